@@ -1,0 +1,36 @@
+# make test   - install everything (Debian data package included) and run the test suite
+# make train  - install everything and train the slide-deck GAN on Fashion-MNIST (offline)
+# make bench  - images per second of the training step against the deck's loop and the compute floor
+PYTHON ?= python3
+DATASET ?= fashion_mnist
+EPOCHS ?= 50
+RUN_DIR ?= runs/vanilla_$(DATASET)
+ARGS ?=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+FASHION_MNIST := /usr/share/datasets/fashion-mnist
+
+.PHONY: install data test train bench clean
+
+install: build/.installed
+
+build/.installed: setup.py setup.cfg
+	$(PYTHON) -m pip install -q -e '.[test]'
+	@mkdir -p build && touch $@
+
+data:
+	@[ -d $(FASHION_MNIST) ] || { $(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q dataset-fashion-mnist; }
+
+test: install data
+	$(PYTHON) -m pytest tests
+
+# Re-running resumes an interrupted run (or finds it finished).
+train: install data
+	$(PYTHON) -m keras_gan.train --dataset=$(DATASET) --epochs=$(EPOCHS) --output_dir=$(RUN_DIR) \
+		$$([ -f $(RUN_DIR)/checkpoint.npz ] && echo --resume) $(ARGS)
+
+bench: install
+	$(PYTHON) -m keras_gan.bench $(ARGS)
+
+clean:
+	rm -rf build *.egg-info .pytest_cache

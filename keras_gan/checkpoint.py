@@ -1,0 +1,63 @@
+"""Files written so that a crash while saving never replaces a good file with a broken one.
+
+Every file goes to a temporary name in the same folder, is flushed to disk, and then renamed over
+the old one: `os.replace` is atomic on POSIX and Windows, so a reader sees the old file or the new
+one, never half of either.
+"""
+
+import contextlib
+import io
+import json
+import os
+import tempfile
+
+import numpy as np
+
+CHECKPOINT = "checkpoint.npz"
+
+
+@contextlib.contextmanager
+def atomic_path(path: str, suffix: str = ""):
+    """Yields a temporary path beside `path`; on success renames it to `path`, else removes it."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix or os.path.splitext(path)[1], dir=folder)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+
+
+def write_text(path: str, text: str) -> None:
+    write_bytes(path, text.encode())
+
+
+def save(run_dir: str, state: dict[str, np.ndarray], meta: dict) -> str:
+    """Writes the model/optimizer state and JSON-able `meta` (epoch, history) as one file."""
+    buffer = io.BytesIO()
+    np.savez(buffer, __meta__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **state)
+    path = os.path.join(run_dir, CHECKPOINT)
+    write_bytes(path, buffer.getvalue())
+    return path
+
+
+def load(run_dir: str) -> tuple[dict[str, np.ndarray], dict] | None:
+    path = os.path.join(run_dir, CHECKPOINT)
+    if not os.path.exists(path):
+        return None
+    with np.load(path) as f:
+        state = {k: f[k] for k in f.files if k != "__meta__"}
+        meta = json.loads(f["__meta__"].tobytes().decode())
+    return state, meta

@@ -1,0 +1,28 @@
+"""What the command-line tools share: absl flags in a FlagValues of their own, and clean errors."""
+
+import os
+import sys
+
+from absl import flags
+
+from keras_gan.errors import ConfigError, KerasGanError
+
+
+def run_cli(argv, define, body) -> int:
+    """Parses absl flags into their own FlagValues and maps user errors to one line and status 2."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    fv = define()
+    if any(a in ("-h", "--help", "--helpshort", "--helpfull") for a in argv[1:]):
+        print(fv.get_help())
+        return 0
+    try:
+        extra = fv(list(argv))[1:]
+        if extra:
+            raise ConfigError(f"unexpected arguments: {' '.join(extra)} (flags are written --name=value)")
+        return body(fv) or 0
+    except flags.Error as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KerasGanError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,373 @@
+"""Datasets by name, read from the first source that has them, served as `tf.data` pipelines.
+
+Sources are tried in order and the first that holds the data wins:
+
+1. ``data_dir`` given by the user: IDX files (``train-images-idx3-ubyte[.gz]`` and the other three) or
+   an ``.npz`` with ``x_train``, ``y_train``, ``x_test``, ``y_test``;
+2. a system-installed copy (Debian's ``dataset-fashion-mnist`` package);
+3. the Keras cache (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``), as ``keras.datasets`` leaves it;
+4. TensorFlow Datasets: data already prepared in its data directory, else a download when online
+   (never when the environment sets KERAS_GAN_OFFLINE=1).
+
+A missing source is skipped; a source that has the files but whose files are corrupt is an error
+(silently falling back to other data would hide the problem). Nothing ever substitutes another
+dataset or a subset.
+"""
+
+import dataclasses
+import gzip
+import os
+import pickle
+import socket
+from collections.abc import Callable
+
+import numpy as np
+
+from keras_gan.errors import DataError
+
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+# TFDS downloads retry for minutes when offline; a quick look-up of its server says whether to try.
+TFDS_DOWNLOAD_HOST = "storage.googleapis.com"
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    image_shape: tuple[int, int, int]
+    num_classes: int
+    class_names: tuple[str, ...]
+    system_dirs: tuple[str, ...] = ()
+    keras_cache: str = ""  # a file or folder under the Keras datasets cache
+    tfds_name: str = ""
+    how_to_get: str = ""
+
+
+DIGITS = tuple(str(i) for i in range(10))
+DATASETS = {
+    "mnist": DatasetSpec(
+        "mnist", (28, 28, 1), 10, DIGITS, keras_cache="mnist.npz", tfds_name="mnist",
+        how_to_get="online: python -c 'import keras; keras.datasets.mnist.load_data()'",
+    ),
+    "fashion_mnist": DatasetSpec(
+        "fashion_mnist", (28, 28, 1), 10,
+        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        system_dirs=("/usr/share/datasets/fashion-mnist",),
+        keras_cache="fashion-mnist", tfds_name="fashion_mnist",
+        how_to_get="offline: apt-get install dataset-fashion-mnist (Debian); "
+                   "online: python -c 'import keras; keras.datasets.fashion_mnist.load_data()'",
+    ),
+    "cifar10": DatasetSpec(
+        "cifar10", (32, 32, 3), 10,
+        ("airplane", "automobile", "bird", "cat", "deer",
+         "dog", "frog", "horse", "ship", "truck"),
+        keras_cache="cifar-10-batches-py", tfds_name="cifar10",
+        how_to_get="online: python -c 'import keras; keras.datasets.cifar10.load_data()'",
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Arrays:
+    """A dataset in memory: uint8 images (N, H, W, C), int64 labels (N,), and where they came from."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+
+def get_spec(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+# --- readers -------------------------------------------------------------------------------------
+
+def _open(path: str):
+    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+
+
+def read_idx(path: str) -> np.ndarray:
+    """Reads an IDX file (LeCun's MNIST format), gzipped or not, checking its header and size."""
+    try:
+        with _open(path) as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:  # gzip raises these on a damaged or truncated archive
+        raise DataError(f"cannot read {path}: {e}. Replace the file with a good copy.") from e
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(
+            f"{path} is not an IDX file of unsigned bytes (bad magic number "
+            f"{raw[:4].hex() or 'empty file'}; expected 00000801 or 00000803). "
+            "Replace it with the original file.")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise DataError(f"{path} has a truncated IDX header. Replace it with the original file.")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    expected = int(np.prod(shape))
+    if len(raw) - header != expected:
+        raise DataError(
+            f"{path} holds {len(raw) - header} bytes of data but its header says {shape} "
+            f"({expected} bytes): the file is truncated or corrupt. Replace it with the original file.")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _find_idx(folder: str) -> dict[str, str] | None:
+    """The four IDX files in `folder` (plain or .gz), or None if any is missing."""
+    found = {}
+    for key, stem in IDX_FILES.items():
+        for candidate in (stem, stem + ".gz"):
+            if os.path.isfile(os.path.join(folder, candidate)):
+                found[key] = os.path.join(folder, candidate)
+                break
+        else:
+            return None
+    return found
+
+
+def read_idx_folder(folder: str) -> dict[str, np.ndarray] | None:
+    files = _find_idx(folder)
+    return None if files is None else {k: read_idx(p) for k, p in files.items()}
+
+
+def read_npz(path: str) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in NPZ_KEYS if k not in f.files]
+            if missing:
+                raise DataError(
+                    f"{path} lacks the arrays {', '.join(missing)} (it has: {', '.join(f.files) or 'none'}). "
+                    f"An .npz dataset needs {', '.join(NPZ_KEYS)}.")
+            return {k: f[k] for k in NPZ_KEYS}
+    except (OSError, ValueError, EOFError) as e:
+        raise DataError(f"cannot read {path} as an .npz archive: {e}") from e
+
+
+def read_cifar_batches(folder: str) -> dict[str, np.ndarray] | None:
+    """CIFAR-10's python pickles as `keras.datasets.cifar10` caches them."""
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    if not all(os.path.isfile(os.path.join(folder, n)) for n in names):
+        return None
+    parts = []
+    for n in names:
+        try:
+            with open(os.path.join(folder, n), "rb") as f:
+                d = pickle.load(f, encoding="bytes")
+            x = np.asarray(d[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+            parts.append((x, np.asarray(d[b"labels"])))
+        except Exception as e:  # a damaged pickle can raise nearly anything
+            raise DataError(f"cannot read CIFAR-10 batch {os.path.join(folder, n)}: {e}") from e
+    return {
+        "x_train": np.concatenate([p[0] for p in parts[:5]]),
+        "y_train": np.concatenate([p[1] for p in parts[:5]]),
+        "x_test": parts[5][0], "y_test": parts[5][1],
+    }
+
+
+def _read_dir_or_npz(path: str, spec: DatasetSpec) -> dict[str, np.ndarray] | None:
+    """A user folder (IDX files, CIFAR batches or one .npz) or an .npz path; None if no data there."""
+    if os.path.isfile(path):
+        return read_npz(path)
+    if not os.path.isdir(path):
+        return None
+    arrays = read_idx_folder(path)
+    if arrays is None and spec.name == "cifar10":
+        arrays = read_cifar_batches(path)
+    if arrays is None:
+        npz = [f for f in sorted(os.listdir(path)) if f.endswith(".npz")]
+        preferred = [f for f in npz if f.startswith(spec.name.replace("_", "-")) or f.startswith(spec.name)]
+        if preferred or len(npz) == 1:
+            arrays = read_npz(os.path.join(path, (preferred or npz)[0]))
+    return arrays
+
+
+def _check(arrays: dict[str, np.ndarray], spec: DatasetSpec, where: str) -> dict[str, np.ndarray]:
+    """Brings images to (N, H, W, C) uint8 and labels to (N,) int64, or says what is wrong."""
+    out = {}
+    for split in ("train", "test"):
+        x, y = np.asarray(arrays["x_" + split]), np.asarray(arrays["y_" + split]).reshape(-1)
+        if x.ndim == 3 and spec.image_shape[2] == 1:
+            x = x[..., None]
+        if x.shape[1:] != spec.image_shape:
+            raise DataError(
+                f"{where}: x_{split} has images of shape {x.shape[1:]}, but {spec.name} images are "
+                f"{spec.image_shape}. Is this the right dataset for --dataset={spec.name}?")
+        if len(x) != len(y):
+            raise DataError(f"{where}: x_{split} has {len(x)} images but y_{split} has {len(y)} labels.")
+        if len(x) == 0:
+            raise DataError(f"{where}: the {split} split is empty.")
+        if not (np.issubdtype(x.dtype, np.integer) and x.min() >= 0 and x.max() <= 255):
+            raise DataError(f"{where}: x_{split} must hold integer pixel values in 0..255 "
+                            f"(found dtype {x.dtype}, range {x.min()}..{x.max()}).")
+        if y.min() < 0 or y.max() >= spec.num_classes:
+            raise DataError(f"{where}: y_{split} has labels outside 0..{spec.num_classes - 1}.")
+        out["x_" + split], out["y_" + split] = x.astype(np.uint8, copy=False), y.astype(np.int64)
+    return out
+
+
+# --- sources -------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Source:
+    """One place a dataset may be: `load` returns its arrays, or None with `why_not` filled in."""
+
+    label: str
+    load: Callable[[], dict[str, np.ndarray] | None]
+    why_not: str = ""
+
+
+def keras_cache_dir() -> str:
+    return os.path.join(os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras")),
+                        "datasets")
+
+
+def _folder_source(label: str, path: str, spec: DatasetSpec) -> Source:
+    src = Source(f"{label}: {path}", lambda: None)
+
+    def load():
+        arrays = _read_dir_or_npz(path, spec)
+        if arrays is None:
+            src.why_not = "not found" if not os.path.exists(path) else "no dataset files there"
+        return arrays
+
+    src.load = load
+    return src
+
+
+def network_reachable(host: str = TFDS_DOWNLOAD_HOST, timeout: float = 3.0) -> bool:
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _tfds_source(spec: DatasetSpec, tfds_dir: str | None, download: bool) -> Source:
+    src = Source(f"TensorFlow Datasets: {spec.tfds_name} in {tfds_dir or '~/tensorflow_datasets'}",
+                 lambda: None)
+
+    def load():
+        try:
+            import tensorflow_datasets as tfds
+        except ImportError:
+            src.why_not = "tensorflow-datasets is not installed"
+            return None
+        try:
+            return _tfds_arrays(tfds, spec, tfds_dir, download=False)
+        except Exception as e:  # TFDS signals "not prepared" with several exception types
+            not_prepared = str(e).splitlines()[0][:200]
+        if not download or os.environ.get("KERAS_GAN_OFFLINE") == "1":
+            src.why_not = f"not prepared there ({not_prepared}); downloads disabled"
+            return None
+        if not network_reachable():
+            src.why_not = "not prepared there, and no network to download it"
+            return None
+        try:
+            return _tfds_arrays(tfds, spec, tfds_dir, download=True)
+        except Exception as e:
+            src.why_not = f"download failed: {str(e).splitlines()[0][:200]}"
+            return None
+
+    src.load = load
+    return src
+
+
+def _tfds_arrays(tfds, spec: DatasetSpec, tfds_dir: str | None, download: bool) -> dict[str, np.ndarray]:
+    train, test = tfds.load(spec.tfds_name, split=["train", "test"], as_supervised=True,
+                            data_dir=tfds_dir, download=download)
+    out = {}
+    for split, ds in (("train", train), ("test", test)):
+        xs, ys = [], []
+        for x, y in tfds.as_numpy(ds.batch(4096)):
+            xs.append(x)
+            ys.append(y)
+        out["x_" + split], out["y_" + split] = np.concatenate(xs), np.concatenate(ys)
+    return out
+
+
+def sources(spec: DatasetSpec, data_dir: str | None = None, *, tfds_dir: str | None = None,
+            download: bool = True) -> list[Source]:
+    """The places `spec` is looked for, in order."""
+    found = []
+    if data_dir:
+        found.append(_folder_source("--data_dir", data_dir, spec))
+    for d in spec.system_dirs:
+        found.append(_folder_source("system copy", d, spec))
+    if spec.keras_cache:
+        found.append(_folder_source("Keras cache", os.path.join(keras_cache_dir(), spec.keras_cache), spec))
+    if spec.tfds_name:
+        found.append(_tfds_source(spec, tfds_dir, download))
+    return found
+
+
+def load_arrays(name: str, data_dir: str | None = None, *, tfds_dir: str | None = None,
+                download: bool = True, source_list: list[Source] | None = None) -> Arrays:
+    """Loads dataset `name` from the first source that has it, or raises one DataError naming them all."""
+    spec = get_spec(name)
+    tried = source_list if source_list is not None else sources(spec, data_dir, tfds_dir=tfds_dir,
+                                                                download=download)
+    for src in tried:
+        arrays = src.load()
+        if arrays is not None:
+            return Arrays(**_check(arrays, spec, src.label), source=src.label)
+    lines = [f"dataset {name!r} was not found. Places tried, in order:"]
+    lines += [f"  {i}. {s.label} -- {s.why_not or 'no data'}" for i, s in enumerate(tried, 1)]
+    if not data_dir:
+        lines.append("  (--data_dir was not given)")
+    lines.append(f"To get it, {spec.how_to_get}; or put the four IDX files ({', '.join(IDX_FILES.values())}, "
+                 "optionally .gz) or an .npz with x_train, y_train, x_test, y_test in a folder and pass "
+                 "--data_dir=FOLDER.")
+    raise DataError("\n".join(lines))
+
+
+# --- pipelines -----------------------------------------------------------------------------------
+
+def to_unit_range(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels 0..255 to float32 in [-1, 1], as the slide deck's `x / 127.5 - 1`."""
+    return images.astype(np.float32) / 127.5 - 1.0
+
+
+class Pipeline:
+    """Images (and labels) decoded once to float32 in [-1, 1], kept in memory, served per epoch.
+
+    Each epoch is a `tf.data` pipeline over a permutation of the indices drawn from (seed, epoch),
+    batched and prefetched. Deriving the order from the epoch number makes epoch k the same whether
+    a run got there without stopping or was resumed from a checkpoint. Shuffling indices rather than
+    images avoids refilling a 60,000-image shuffle buffer at the start of every epoch. The last
+    partial batch is dropped, as in the slide deck's loop.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, flatten: bool = True):
+        import tensorflow as tf
+
+        x = to_unit_range(images)
+        self.num_examples = len(x)
+        self.images = tf.constant(x.reshape(len(x), -1) if flatten else x)
+        self.labels = None if labels is None else tf.constant(np.asarray(labels, np.int64))
+
+    def order(self, seed: int, epoch: int) -> np.ndarray:
+        return np.random.default_rng([seed, epoch]).permutation(self.num_examples)
+
+    def epoch(self, *, batch_size: int, seed: int, epoch: int, steps: int | None = None):
+        import tensorflow as tf
+
+        available = self.num_examples // batch_size
+        steps = available if steps is None else min(steps, available)
+        idx = self.order(seed, epoch)[: steps * batch_size].reshape(steps, batch_size)
+        images, labels = self.images, self.labels
+        if labels is None:
+            gather = (lambda i: tf.gather(images, i))
+        else:
+            gather = (lambda i: (tf.gather(images, i), tf.gather(labels, i)))
+        return (tf.data.Dataset.from_tensor_slices(idx)
+                .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                .prefetch(tf.data.AUTOTUNE))

@@ -1,0 +1,150 @@
+"""Sampling from a saved generator: `python -m keras_gan.generate`.
+
+    python -m keras_gan.generate --generator=runs/vanilla_fashion_mnist/generator.keras \\
+        --num=24 --seed=1 --out=grid.png --npy=samples.npy
+
+The noise distribution and image shape come from the run's config.json beside the generator when
+it is there; otherwise the noise is the slide deck's U(-1, 1) and the shape is inferred from the
+output size (784 -> 28x28x1, 3072 -> 32x32x3). `--noise` and `--image_shape` override both.
+"""
+
+import json
+import math
+import os
+import sys
+
+import numpy as np
+from absl import flags
+
+from keras_gan.checkpoint import atomic_path
+from keras_gan.cli import run_cli
+from keras_gan.errors import ConfigError, ModelFileError
+
+KNOWN_SHAPES = {784: (28, 28, 1), 3072: (32, 32, 3)}
+
+
+def save_network(model, path: str) -> None:
+    """Saves the network alone (no optimizer state) as `.keras`, atomically."""
+    import keras
+
+    if getattr(model, "compiled", False):  # drop the optimizer: checkpoint.npz carries its state
+        clone = keras.models.clone_model(model)
+        clone.set_weights(model.get_weights())
+        model = clone
+    with atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
+
+
+def load_generator(path: str):
+    """Loads a `.keras` generator, checking that it maps noise vectors to images."""
+    if not os.path.isfile(path):
+        raise ModelFileError(f"generator file {path} not found. Train one with python -m keras_gan.train; "
+                             "it writes RUN_DIR/generator.keras.")
+    if not path.endswith(".keras"):
+        raise ModelFileError(f"{path} is not a .keras file; pass the generator.keras of a training run.")
+    import keras
+
+    import keras_gan.optimizers  # noqa: F401  (registers FusedAdam for compiled files)
+
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as e:  # Keras raises many types for unreadable archives
+        raise ModelFileError(f"cannot load {path} as a Keras model: {str(e).splitlines()[0][:300]}") from e
+    inputs, outputs = model.inputs, model.outputs
+    if len(inputs) != 1 or len(inputs[0].shape) != 2 or len(outputs) != 1:
+        raise ModelFileError(f"{path} is not a generator: it should take one noise vector per sample "
+                             f"(input shape (batch, noise_dim)); it takes {[tuple(i.shape) for i in inputs]}.")
+    out_size = math.prod(outputs[0].shape[1:])
+    if out_size == 1:
+        raise ModelFileError(f"{path} outputs one number per sample: it is a discriminator, not a generator. "
+                             "Pass generator.keras.")
+    return model
+
+
+def run_config(generator_path: str) -> dict:
+    path = os.path.join(os.path.dirname(os.path.abspath(generator_path)), "config.json")
+    if os.path.isfile(path):
+        with open(path) as f:
+            return json.load(f)
+    return {}
+
+
+def image_shape_for(model, config: dict, override: str = "") -> tuple[int, int, int]:
+    size = math.prod(model.outputs[0].shape[1:])
+    if override:
+        try:
+            shape = tuple(int(v) for v in override.split(","))
+        except ValueError:
+            raise ConfigError(f"--image_shape must be H,W,C. Received: {override!r}") from None
+        if math.prod(shape) != size:
+            raise ConfigError(f"--image_shape={override} has {math.prod(shape)} values; the generator makes {size}.")
+        return shape
+    if config.get("dataset"):
+        from keras_gan.data import get_spec
+
+        shape = get_spec(config["dataset"]).image_shape
+        if math.prod(shape) == size:
+            return shape
+    if size in KNOWN_SHAPES:
+        return KNOWN_SHAPES[size]
+    side = math.isqrt(size)
+    if side * side == size:
+        return (side, side, 1)
+    raise ConfigError(f"cannot tell the image shape of {size} values; pass --image_shape=H,W,C.")
+
+
+def generate(model, num: int, seed: int, noise_kind: str = "uniform") -> np.ndarray:
+    """`num` samples in [-1, 1] from noise drawn with `seed`, flat as the generator makes them."""
+    from keras_gan.train import make_noise
+
+    noise = make_noise(np.random.default_rng(seed), num, int(model.inputs[0].shape[-1]), noise_kind)
+    return np.concatenate([np.asarray(model(noise[i:i + 1024], training=False))
+                           for i in range(0, num, 1024)])
+
+
+def define_flags() -> flags.FlagValues:
+    fv = flags.FlagValues()
+    flags.DEFINE_string("generator", None, "Path to a generator.keras file.", flag_values=fv)
+    flags.DEFINE_integer("num", 24, "How many samples.", flag_values=fv)
+    flags.DEFINE_integer("seed", 0, "Seed of the noise.", flag_values=fv)
+    flags.DEFINE_string("out", "samples.png", "Grid image to write ('' for none).", flag_values=fv)
+    flags.DEFINE_string("npy", "", "Also write the samples as an .npy array in [-1, 1], (N, H, W, C).",
+                        flag_values=fv)
+    flags.DEFINE_string("noise", "", "uniform or normal (default: the run's, else uniform).", flag_values=fv)
+    flags.DEFINE_integer("cols", 0, "Grid columns (default: 6 for 24 samples, else about sqrt(num)).",
+                         flag_values=fv)
+    flags.DEFINE_string("image_shape", "", "H,W,C when it cannot be inferred.", flag_values=fv)
+    return fv
+
+
+def _body(fv) -> int:
+    if not fv.generator:
+        raise ConfigError("--generator=PATH.keras is required.")
+    if fv.num <= 0:
+        raise ConfigError(f"--num must be a positive integer. Received: num={fv.num}")
+    config = run_config(fv.generator)
+    noise_kind = fv.noise or config.get("noise", "uniform")
+    if noise_kind not in ("uniform", "normal"):
+        raise ConfigError(f"--noise must be uniform or normal. Received: {noise_kind!r}")
+    model = load_generator(fv.generator)
+    shape = image_shape_for(model, config, fv.image_shape)
+    samples = generate(model, fv.num, fv.seed, noise_kind).reshape((-1, *shape))
+    if fv.npy:
+        with atomic_path(fv.npy, suffix=".npy") as tmp:
+            np.save(tmp, samples)
+        print(f"wrote {fv.npy}: {samples.shape} float32 in [-1, 1]")
+    if fv.out:
+        from keras_gan import plots
+
+        cols = fv.cols or (6 if fv.num == 24 else math.ceil(math.sqrt(fv.num)))
+        plots.sample_grid(samples, shape, fv.out, rows=math.ceil(fv.num / cols), cols=cols)
+        print(f"wrote {fv.out}: {fv.num} samples")
+    return 0
+
+
+def main(argv=None) -> int:
+    return run_cli(sys.argv if argv is None else argv, define_flags, _body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Figures: sample grids and loss curves, written as PNG with matplotlib's Agg backend."""
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keras_gan.checkpoint import write_bytes  # noqa: E402
+
+
+def _save(fig, path: str) -> None:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    write_bytes(path, buffer.getvalue())
+
+
+def to_images(flat: np.ndarray, image_shape) -> np.ndarray:
+    """Values in [-1, 1] (flat or not) to float images in [0, 1] of shape (N, H, W, C)."""
+    return np.clip((np.asarray(flat).reshape((-1, *image_shape)) + 1.0) / 2.0, 0.0, 1.0)
+
+
+def sample_grid(samples: np.ndarray, image_shape, path: str, *, rows: int, cols: int,
+                title: str = "", row_labels=None) -> None:
+    """A rows x cols grid of generated images, as the slide deck's 4x6 figure."""
+    images = to_images(samples, image_shape)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.1 + (0.4 if title else 0)),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            im = images[i]
+            ax.imshow(im[..., 0] if im.shape[-1] == 1 else im, cmap="gray", vmin=0, vmax=1)
+    if row_labels is not None:
+        for r, label in enumerate(row_labels[:rows]):
+            axes[r, 0].text(-0.1, 0.5, label, transform=axes[r, 0].transAxes, ha="right", va="center")
+    if title:
+        fig.suptitle(title)
+    fig.subplots_adjust(wspace=0.05, hspace=0.05)
+    _save(fig, path)
+
+
+def loss_curves(d_losses, g_losses, path: str, *, steps_per_epoch: int | None = None, title: str = "") -> None:
+    """D and G loss at every step, with per-epoch means on top when the epoch length is known."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    steps = np.arange(1, len(d_losses) + 1)
+    ax.plot(steps, d_losses, lw=0.5, alpha=0.45, color="tab:blue", label="Discriminator loss (step)")
+    ax.plot(steps, g_losses, lw=0.5, alpha=0.45, color="tab:orange", label="Generator loss (step)")
+    if steps_per_epoch and len(d_losses) >= steps_per_epoch:
+        n = len(d_losses) // steps_per_epoch
+        ends = np.arange(1, n + 1) * steps_per_epoch
+        for values, color, name in ((d_losses, "tab:blue", "D"), (g_losses, "tab:orange", "G")):
+            means = np.asarray(values[: n * steps_per_epoch]).reshape(n, steps_per_epoch).mean(axis=1)
+            ax.plot(ends, means, "o-", ms=3, color=color, label=f"{name} loss (epoch mean)")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("binary cross-entropy")
+    ax.set_title(title or "GAN losses")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.grid(alpha=0.3)
+    _save(fig, path)

@@ -1,0 +1,244 @@
+"""Training: the loop as a library function, and the `python -m keras_gan.train` command.
+
+    python -m keras_gan.train --dataset=fashion_mnist --epochs=50 --output_dir=runs/fashion
+    python -m keras_gan.train --output_dir=runs/fashion --resume      # continue after a stop
+
+A run directory holds config.json, losses.csv (every step), epochs.csv (one row per epoch, with
+wall time, images per second and resident memory), samples/epoch_NNN.png (a fixed noise batch),
+loss_curves.png, generator.keras, discriminator.keras and checkpoint.npz. Everything is rewritten
+atomically at the end of each epoch, the checkpoint last: a run stopped at any moment resumes from
+its last finished epoch and continues exactly as if it had not stopped.
+"""
+
+import dataclasses
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+from absl import flags
+
+from keras_gan import checkpoint
+from keras_gan.config import TrainConfig
+from keras_gan.cli import run_cli
+from keras_gan.errors import ConfigError
+
+CONFIG_FILE = "config.json"
+
+
+def make_noise(rng: np.random.Generator, n: int, dim: int, kind: str) -> np.ndarray:
+    """The deck's `np.random.uniform(-1, 1, ...)` (or N(0, 1) for kind='normal'), as float32."""
+    if kind == "uniform":
+        return rng.uniform(-1.0, 1.0, size=(n, dim)).astype(np.float32)
+    return rng.standard_normal(size=(n, dim)).astype(np.float32)
+
+
+def fixed_noise(config: TrainConfig) -> np.ndarray:
+    """The noise batch shown in every sample grid of a run (the same batch across epochs)."""
+    rng = np.random.default_rng([config.seed, 0xF1ED])
+    return make_noise(rng, config.sample_rows * config.sample_cols, config.noise_dim, config.noise)
+
+
+def build_gan(config: TrainConfig, image_shape):
+    from keras_gan import networks
+    from keras_gan.gan import GAN
+    from keras_gan.optimizers import FusedAdam
+
+    generator = networks.build_generator(config.noise_dim, image_shape)
+    discriminator = networks.build_discriminator(image_shape)
+    return GAN(generator, discriminator, label_smoothing=config.label_smoothing,
+               d_optimizer=FusedAdam(config.learning_rate, beta_1=config.beta_1),
+               g_optimizer=FusedAdam(config.learning_rate, beta_1=config.beta_1))
+
+
+def prepare_run_dir(config: TrainConfig, resume: bool) -> str:
+    """Creates (or, on resume, checks) the run directory; refuses to overwrite an existing run."""
+    run_dir = config.run_dir
+    has_run = os.path.exists(os.path.join(run_dir, checkpoint.CHECKPOINT))
+    if resume and not has_run:
+        raise ConfigError(f"--resume: {run_dir} holds no checkpoint to resume from.")
+    if not resume and has_run:
+        raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it, "
+                          "or choose another --output_dir.")
+    try:
+        os.makedirs(os.path.join(run_dir, "samples"), exist_ok=True)
+        checkpoint.write_text(os.path.join(run_dir, ".writable"), "")
+        os.remove(os.path.join(run_dir, ".writable"))
+    except OSError as e:
+        raise ConfigError(f"cannot write to --output_dir={run_dir}: {e.strerror or e}") from e
+    return run_dir
+
+
+def rss_mb() -> float:
+    """Current resident memory of this process in MiB (Linux), else the peak so far."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def _csv(header: str, rows) -> str:
+    return header + "\n" + "".join(",".join(str(v) for v in row) + "\n" for row in rows)
+
+
+def _write_outputs(run_dir, config, gan, history, epoch, steps, image_shape, noise, sample_now):
+    from keras_gan import plots
+    from keras_gan.generate import save_network
+
+    d, g = history["d_loss"], history["g_loss"]
+    checkpoint.write_text(os.path.join(run_dir, "losses.csv"), _csv(
+        "step,epoch,d_loss,g_loss",
+        ((i + 1, i // steps + 1, f"{d[i]:.6g}", f"{g[i]:.6g}") for i in range(len(d)))))
+    keys = ("epoch", "d_loss", "g_loss", "seconds", "images_per_second", "rss_mb")
+    checkpoint.write_text(os.path.join(run_dir, "epochs.csv"), _csv(
+        ",".join(keys), ([f"{e[k]:.6g}" if isinstance(e[k], float) else e[k] for k in keys]
+                         for e in history["epochs"])))
+    save_network(gan.generator, os.path.join(run_dir, "generator.keras"))
+    save_network(gan.discriminator, os.path.join(run_dir, "discriminator.keras"))
+    if sample_now:
+        title = f"{config.model} GAN on {config.dataset}, epoch {epoch}"
+        plots.sample_grid(gan.sample(noise), image_shape,
+                          os.path.join(run_dir, "samples", f"epoch_{epoch:03d}.png"),
+                          rows=config.sample_rows, cols=config.sample_cols, title=title)
+        plots.loss_curves(d, g, os.path.join(run_dir, "loss_curves.png"), steps_per_epoch=steps,
+                          title=f"{config.model} GAN on {config.dataset}: losses to epoch {epoch}")
+
+
+def train(config: TrainConfig, *, resume: bool = False, log=print) -> dict:
+    """Trains `config` into its run directory and returns the history (losses per step and epoch)."""
+    from keras_gan import data
+
+    run_dir = prepare_run_dir(config, resume)
+    spec = data.get_spec(config.dataset)
+    arrays = data.load_arrays(config.dataset, config.data_dir)
+    num_train = len(arrays.x_train)
+    if config.batch_size > num_train:
+        raise ConfigError(f"--batch_size={config.batch_size} is larger than the {num_train} training "
+                          f"images of {config.dataset} ({arrays.source}).")
+    steps = num_train // config.batch_size
+    if config.steps_per_epoch:
+        steps = min(steps, config.steps_per_epoch)
+    log(f"{config.dataset}: {num_train} training images from {arrays.source}; "
+        f"{steps} steps of {config.batch_size} per epoch; writing to {run_dir}")
+
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    gan = build_gan(config, spec.image_shape)
+    history = {"d_loss": [], "g_loss": [], "epochs": []}
+    start = 1
+    if resume:
+        state, meta = checkpoint.load(run_dir)
+        gan.set_state(state)
+        history, start = meta["history"], meta["epoch"] + 1
+        log(f"resuming from the checkpoint of epoch {meta['epoch']}")
+    checkpoint.write_text(os.path.join(run_dir, CONFIG_FILE), config.to_json())
+
+    pipeline = data.Pipeline(arrays.x_train)
+    noise = fixed_noise(config)
+    interactive = sys.stdout.isatty()
+    for epoch in range(start, config.epochs + 1):
+        rng = np.random.default_rng([config.seed, epoch])
+        batches = pipeline.epoch(batch_size=config.batch_size, seed=config.seed, epoch=epoch, steps=steps)
+        bar = keras.utils.Progbar(steps, verbose=1 if interactive else 0, unit_name="step")
+        started = time.perf_counter()
+        d_epoch, g_epoch = [], []
+        for step, real in enumerate(batches, 1):
+            d_loss, g_loss = gan.train_step(
+                real, make_noise(rng, config.batch_size, config.noise_dim, config.noise),
+                make_noise(rng, config.batch_size, config.noise_dim, config.noise))
+            d_epoch.append(d_loss)
+            g_epoch.append(g_loss)
+            bar.update(step, [("d_loss", d_loss), ("g_loss", g_loss)])
+        seconds = time.perf_counter() - started
+        history["d_loss"] += d_epoch
+        history["g_loss"] += g_epoch
+        record = {"epoch": epoch, "d_loss": float(np.mean(d_epoch)), "g_loss": float(np.mean(g_epoch)),
+                  "seconds": seconds, "images_per_second": steps * config.batch_size / seconds,
+                  "rss_mb": rss_mb()}
+        history["epochs"].append(record)
+        log(f"epoch {epoch}/{config.epochs}: d_loss {record['d_loss']:.4f}, g_loss {record['g_loss']:.4f} "
+            f"(means over {steps} steps) | {seconds:.1f} s, {record['images_per_second']:.0f} img/s | "
+            f"rss {record['rss_mb']:.0f} MiB")
+        sample_now = epoch == 1 or epoch % config.sample_every == 0 or epoch == config.epochs
+        _write_outputs(run_dir, config, gan, history, epoch, steps, spec.image_shape, noise, sample_now)
+        checkpoint.save(run_dir, gan.get_state(), {"epoch": epoch, "history": history})
+    log(f"done: {run_dir} (peak rss {peak_rss_mb():.0f} MiB)")
+    return history
+
+
+# --- command line --------------------------------------------------------------------------------
+
+def define_flags() -> flags.FlagValues:
+    fv = flags.FlagValues()
+    d = TrainConfig()
+    flags.DEFINE_string("dataset", d.dataset, "mnist, fashion_mnist or cifar10.", flag_values=fv)
+    flags.DEFINE_string("data_dir", None, "Folder with IDX files or an .npz (tried first).", flag_values=fv)
+    flags.DEFINE_string("model", d.model, "Which GAN: vanilla (the Keras slide deck).", flag_values=fv)
+    flags.DEFINE_integer("epochs", d.epochs, "Epochs to train (in all, counting resumed ones).", flag_values=fv)
+    flags.DEFINE_integer("batch_size", d.batch_size, "Real images per step.", flag_values=fv)
+    flags.DEFINE_integer("noise_dim", d.noise_dim, "Dimension of the generator's noise input.", flag_values=fv)
+    flags.DEFINE_string("noise", d.noise, "uniform (in [-1, 1], as the deck) or normal.", flag_values=fv)
+    flags.DEFINE_float("learning_rate", d.learning_rate, "Adam learning rate (both models).", flag_values=fv)
+    flags.DEFINE_float("beta_1", d.beta_1, "Adam beta_1 (both models).", flag_values=fv)
+    flags.DEFINE_float("label_smoothing", d.label_smoothing, "Target for real images in D's step.",
+                       flag_values=fv)
+    flags.DEFINE_integer("seed", d.seed, "Seed of weights, noise, dropout and shuffling.", flag_values=fv)
+    flags.DEFINE_string("output_dir", "", "Run directory (default runs/MODEL_DATASET).", flag_values=fv)
+    flags.DEFINE_integer("steps_per_epoch", None, "Cut epochs short, for quick looks.", flag_values=fv)
+    flags.DEFINE_integer("sample_every", d.sample_every, "Sample grid every K epochs (and epoch 1, last).",
+                         flag_values=fv)
+    flags.DEFINE_boolean("resume", False, "Continue the run in --output_dir from its checkpoint.",
+                         flag_values=fv)
+    flags.DEFINE_boolean("dry_run", False, "Print the resolved configuration and exit.", flag_values=fv)
+    return fv
+
+
+def config_from_flags(fv: flags.FlagValues) -> TrainConfig:
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    given = {n: fv[n].value for n in names if n in fv}
+    if not fv.resume:
+        return TrainConfig(**given)
+    run_dir = TrainConfig(output_dir=given["output_dir"], dataset=given["dataset"], model=given["model"]).run_dir
+    path = os.path.join(run_dir, CONFIG_FILE)
+    if not os.path.exists(path):
+        raise ConfigError(f"--resume: {path} not found; is --output_dir the run's directory?")
+    with open(path) as f:
+        saved = TrainConfig.from_json(f.read())
+    changed = {n: given[n] for n in names if n in fv and fv[n].present and given[n] != getattr(saved, n)}
+    changed.pop("output_dir", None)
+    extendable = {"epochs", "sample_every"}
+    fixed = sorted(set(changed) - extendable)
+    if fixed:
+        raise ConfigError(f"--resume continues the saved run; it cannot change {', '.join('--' + n for n in fixed)} "
+                          "(only --epochs and --sample_every).")
+    return dataclasses.replace(saved, **changed)
+
+
+def _train_body(fv) -> int:
+    config = config_from_flags(fv)
+    if fv.dry_run:
+        print(config.to_json())
+        return 0
+    try:
+        train(config, resume=fv.resume)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the last finished epoch is saved in {config.run_dir}; continue with\n"
+              f"  python -m keras_gan.train --output_dir={config.run_dir} --resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+def main(argv=None) -> int:
+    return run_cli(sys.argv if argv is None else argv, define_flags, _train_body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+import gzip
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from keras_gan import data  # noqa: E402
+
+
+def write_idx(path, array, *, gz=False):
+    """Writes `array` (uint8) in LeCun's IDX format, as the MNIST files are."""
+    array = np.asarray(array, np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    opener = gzip.open if gz else open
+    with opener(str(path) + (".gz" if gz else ""), "wb") as f:
+        f.write(header + array.tobytes())
+
+
+def fake_images(n, seed=0, shape=(28, 28)):
+    """Images a GAN can learn something from: a bright square whose position depends on the label."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    images = rng.integers(0, 40, (n, *shape), dtype=np.uint8)
+    for i, y in enumerate(labels):
+        r, c = 2 + (y // 5) * 12, 2 + (y % 5) * 5
+        images[i, r:r + 10, c:c + 5] = 230
+    return images, labels
+
+
+def write_idx_dataset(folder, n_train=512, n_test=64, *, gz=False, seed=0):
+    os.makedirs(folder, exist_ok=True)
+    x, y = fake_images(n_train, seed)
+    xt, yt = fake_images(n_test, seed + 1)
+    for key, arr in (("x_train", x), ("y_train", y), ("x_test", xt), ("y_test", yt)):
+        write_idx(os.path.join(folder, data.IDX_FILES[key]), arr, gz=gz)
+    return x, y, xt, yt
+
+
+@pytest.fixture(autouse=True)
+def isolated_sources(tmp_path_factory, monkeypatch):
+    """No test sees this machine's Keras cache or TFDS data, or tries the network."""
+    home = tmp_path_factory.mktemp("keras_home")
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    monkeypatch.setenv("TFDS_DATA_DIR", str(home / "tfds"))
+    monkeypatch.setattr(data, "network_reachable", lambda *a, **k: False)
+    return home
+
+
+@pytest.fixture
+def no_system_copy(monkeypatch):
+    """Hides the Debian Fashion-MNIST copy, so a test sees only the sources it sets up."""
+    monkeypatch.setitem(data.DATASETS, "fashion_mnist",
+                        data.dataclasses.replace(data.DATASETS["fashion_mnist"], system_dirs=()))
+
+
+@pytest.fixture(scope="session")
+def idx_dir(tmp_path_factory):
+    """A small MNIST-shaped dataset as gzipped IDX files."""
+    folder = tmp_path_factory.mktemp("idx")
+    write_idx_dataset(folder, gz=True)
+    return str(folder)
