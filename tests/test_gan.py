@@ -1,0 +1,156 @@
+"""The training step on real weights: which model each step changes, and the losses it computes."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_gan import networks
+from keras_gan.gan import GAN
+
+
+def params(model):
+    """Every kernel, bias and BatchNorm weight of `model`, whatever its trainable flag says."""
+    return [w for layer in model.layers for w in layer.weights]
+
+
+def snapshot(model):
+    return [np.array(w) for w in params(model)]
+
+
+def changed(before, model):
+    return [not np.array_equal(b, np.asarray(w)) for b, w in zip(before, params(model))]
+
+
+def noise(n, dim=10, seed=0):
+    return np.random.default_rng(seed).uniform(-1, 1, (n, dim)).astype("float32")
+
+
+@pytest.fixture
+def deck_gan():
+    keras.utils.set_random_seed(0)
+    return GAN(networks.build_generator(), networks.build_discriminator())
+
+
+def real_batch(n=32, seed=1):
+    return np.random.default_rng(seed).uniform(-1, 1, (n, 784)).astype("float32")
+
+
+def test_combined_model_parameter_counts(deck_gan):
+    gan = deck_gan.combined
+    assert gan.count_params() == 2_923_537
+    assert sum(int(np.prod(w.shape)) for w in gan.trainable_weights) == 1_463_312
+    assert sum(int(np.prod(w.shape)) for w in gan.non_trainable_weights
+               if "seed_generator" not in w.path) == 1_460_225
+
+
+def test_each_optimizer_holds_state_for_its_own_model_only(deck_gan):
+    d_opt, g_opt = deck_gan.discriminator.optimizer, deck_gan.combined.optimizer
+    assert d_opt is not g_opt
+    d_ids = {id(w) for w in params(deck_gan.discriminator)}
+    g_ids = {id(w) for w in params(deck_gan.generator)}
+    assert {id(v) for v in d_opt._trainable_variables} == d_ids
+    assert {id(v) for v in g_opt._trainable_variables} == g_ids
+
+
+def test_steps_change_only_their_own_model_over_many_steps(deck_gan):
+    for i in range(12):
+        g0, d0 = snapshot(deck_gan.generator), snapshot(deck_gan.discriminator)
+        deck_gan.discriminator_step(real_batch(seed=i), noise(32, seed=2 * i))
+        assert all(changed(d0, deck_gan.discriminator)), f"D step {i} left some D weight unchanged"
+        assert not any(changed(g0, deck_gan.generator)), f"D step {i} changed G"
+        g0, d0 = snapshot(deck_gan.generator), snapshot(deck_gan.discriminator)
+        deck_gan.generator_step(noise(32, seed=2 * i + 1))
+        assert all(changed(g0, deck_gan.generator)), f"G step {i} left some G weight unchanged"
+        assert not any(changed(d0, deck_gan.discriminator)), f"G step {i} changed D"
+
+
+def test_invariant_survives_a_new_batch_size(deck_gan):
+    # A new input shape can retrace the train functions; the trainable flag is set before each call.
+    deck_gan.train_step(real_batch(32), noise(32), noise(32))
+    g0, d0 = snapshot(deck_gan.generator), snapshot(deck_gan.discriminator)
+    deck_gan.generator_step(noise(7))
+    assert all(changed(g0, deck_gan.generator)) and not any(changed(d0, deck_gan.discriminator))
+    g0, d0 = snapshot(deck_gan.generator), snapshot(deck_gan.discriminator)
+    deck_gan.discriminator_step(real_batch(7), noise(7))
+    assert all(changed(d0, deck_gan.discriminator)) and not any(changed(g0, deck_gan.generator))
+
+
+def test_restored_state_continues_identically(deck_gan):
+    for i in range(3):
+        deck_gan.train_step(real_batch(seed=i), noise(32, seed=10 + i), noise(32, seed=20 + i))
+    state = deck_gan.get_state()
+    keras.utils.set_random_seed(123)  # a different initialisation, overwritten by the restore
+    restored = GAN(networks.build_generator(), networks.build_discriminator())
+    restored.set_state(state)
+    for i in range(3):
+        args = (real_batch(seed=50 + i), noise(32, seed=60 + i), noise(32, seed=70 + i))
+        g0, d0 = snapshot(restored.generator), snapshot(restored.discriminator)
+        expected = deck_gan.train_step(*args)
+        got = restored.discriminator_step(*args[:2])
+        assert not any(changed(g0, restored.generator)) and all(changed(d0, restored.discriminator))
+        g0, d0 = snapshot(restored.generator), snapshot(restored.discriminator)
+        got = (got, restored.generator_step(args[2]))
+        assert all(changed(g0, restored.generator)) and not any(changed(d0, restored.discriminator))
+        assert got == pytest.approx(expected, rel=1e-6)
+    for a, b in zip(snapshot(deck_gan.generator), snapshot(restored.generator)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_set_state_rejects_another_architecture(deck_gan):
+    state = deck_gan.get_state()
+    other = GAN(networks.build_generator(noise_dim=12), networks.build_discriminator())
+    with pytest.raises(ValueError, match="shape"):
+        other.set_state(state)
+
+
+# --- the losses, against closed forms ----------------------------------------------------------------
+
+def _tiny_gan(smoothing=0.9):
+    keras.utils.set_random_seed(3)
+    g = networks.build_generator(4, (2, 2, 1), units=(8,))
+    d = networks.build_discriminator((2, 2, 1), units=(8,), dropout=0.0)
+    return GAN(g, d, label_smoothing=smoothing)
+
+
+def bce(target, p):
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return float(np.mean(-(target * np.log(p) + (1 - target) * np.log(1 - p))))
+
+
+@pytest.mark.parametrize("smoothing", [0.9, 1.0])
+def test_discriminator_loss_is_bce_with_one_sided_smoothing(smoothing):
+    gan = _tiny_gan(smoothing)
+    real = np.random.default_rng(0).uniform(-1, 1, (16, 4)).astype("float32")
+    z = noise(16, dim=4)
+    fake = np.asarray(gan.generator(z))
+    p_real = np.asarray(gan.discriminator(real))
+    p_fake = np.asarray(gan.discriminator(fake))
+    # Real images are labelled `smoothing` (0.9: one-sided label smoothing), fakes 0.
+    expected = (bce(smoothing, p_real) + bce(0.0, p_fake)) / 2
+    assert gan.discriminator_step(real, z) == pytest.approx(expected, rel=1e-5)
+
+
+def test_generator_loss_is_non_saturating():
+    gan = _tiny_gan()
+    z = noise(16, dim=4, seed=5)
+    p = np.asarray(gan.discriminator(gan.generator(z)))
+    assert gan.generator_step(z) == pytest.approx(float(np.mean(-np.log(p))), rel=1e-5)
+
+
+def test_batchnorm_in_the_frozen_discriminator_runs_in_inference_mode():
+    keras.utils.set_random_seed(0)
+    g = networks.build_generator(4, (2, 2, 1), units=(8,))
+    d = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8), keras.layers.BatchNormalization(),
+                          keras.layers.LeakyReLU(0.2), keras.layers.Dense(1, activation="sigmoid")])
+    gan = GAN(g, d)
+    bn = d.layers[1]
+    moving = [np.array(bn.moving_mean), np.array(bn.moving_variance)]
+    gan.generator_step(noise(16, dim=4))
+    np.testing.assert_array_equal(bn.moving_mean, moving[0])
+    np.testing.assert_array_equal(bn.moving_variance, moving[1])
+    # ... and its output in the G step used the moving statistics: the loss equals inference mode's.
+    z = noise(16, dim=4, seed=9)
+    expected = float(np.mean(-np.log(np.asarray(d(g(z), training=False)))))
+    assert gan.generator_step(z) == pytest.approx(expected, rel=1e-5)
+    gan.discriminator_step(np.zeros((16, 4), np.float32), noise(16, dim=4))
+    assert not np.array_equal(bn.moving_mean, moving[0])  # D's own step updates them

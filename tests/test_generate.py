@@ -1,0 +1,69 @@
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_gan import generate, train
+from keras_gan.config import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def run_dir(idx_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("gen") / "run"
+    train.train(TrainConfig(dataset="mnist", data_dir=idx_dir, output_dir=str(out), epochs=1,
+                            batch_size=32, steps_per_epoch=2), log=lambda *_: None)
+    return out
+
+
+def test_generate_in_a_fresh_process(run_dir, tmp_path):
+    cmd = [sys.executable, "-m", "keras_gan.generate", f"--generator={run_dir / 'generator.keras'}",
+           "--num=10", "--seed=5", f"--out={tmp_path / 'grid.png'}", f"--npy={tmp_path / 's.npy'}"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    samples = np.load(tmp_path / "s.npy")
+    assert samples.shape == (10, 28, 28, 1) and samples.min() >= -1 and samples.max() <= 1
+    assert (tmp_path / "grid.png").stat().st_size > 1000
+    # The same seed in this process gives the same samples: noise is U(-1, 1) from config.json.
+    model = keras.models.load_model(run_dir / "generator.keras")
+    np.testing.assert_allclose(generate.generate(model, 10, 5, "uniform").reshape(samples.shape), samples,
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("missing.keras", "not found"),
+    ("discriminator.keras", "it is a discriminator"),
+    ("config.json", "is not a .keras file"),
+])
+def test_bad_generator_files(run_dir, name, message, capsys):
+    code = generate.main(["generate", f"--generator={run_dir / name}", "--out="])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and message in err
+
+
+def test_a_file_that_is_not_a_model(tmp_path, capsys):
+    (tmp_path / "junk.keras").write_bytes(b"not a zip")
+    assert generate.main(["generate", f"--generator={tmp_path / 'junk.keras'}", "--out="]) == 2
+    assert "cannot load" in capsys.readouterr().err
+
+
+def test_image_shape_inference(run_dir):
+    model = generate.load_generator(str(run_dir / "generator.keras"))
+    assert generate.image_shape_for(model, {}) == (28, 28, 1)
+    assert generate.image_shape_for(model, {"dataset": "fashion_mnist"}) == (28, 28, 1)
+    assert generate.image_shape_for(model, {}, "14,56,1") == (14, 56, 1)
+    with pytest.raises(Exception, match="has 100 values"):
+        generate.image_shape_for(model, {}, "10,10,1")
+
+
+def test_loads_without_keras_gan(run_dir):
+    # README promises plain keras.models.load_model works; check in a process that never imports us.
+    code = ("import keras, numpy as np; g = keras.models.load_model(%r); "
+            "print(g(np.zeros((2, 10), 'float32')).shape)" % str(run_dir / "generator.keras"))
+    env = dict(os.environ, PYTHONPATH="")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            env=env, cwd="/")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "(2, 784)" in result.stdout

@@ -1,0 +1,19 @@
+import matplotlib.image as mpimg
+import numpy as np
+
+from keras_gan import plots
+
+
+def test_to_images_maps_the_range():
+    x = np.array([[-1.0, 0.0, 1.0, 2.0]])
+    np.testing.assert_allclose(plots.to_images(x, (2, 2, 1)).ravel(), [0, 0.5, 1, 1])
+
+
+def test_sample_grid_and_loss_curves(tmp_path):
+    samples = np.random.default_rng(0).uniform(-1, 1, (24, 784))
+    plots.sample_grid(samples, (28, 28, 1), str(tmp_path / "g.png"), rows=4, cols=6, title="t")
+    image = mpimg.imread(tmp_path / "g.png")
+    assert image.shape[1] > image.shape[0]  # 6 columns by 4 rows: wider than tall
+    losses = np.abs(np.random.default_rng(1).normal(1, 0.2, 40))
+    plots.loss_curves(losses, losses * 2, str(tmp_path / "l.png"), steps_per_epoch=10)
+    assert mpimg.imread(tmp_path / "l.png").shape[0] > 100

@@ -1,0 +1,154 @@
+"""End to end: the training loop and its command line, on fabricated MNIST-shaped IDX files."""
+
+import csv
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_gan import checkpoint, train
+from keras_gan.config import TrainConfig
+from keras_gan.errors import ConfigError
+from keras_gan.gan import GAN
+
+
+def small_config(idx_dir, out, **kw):
+    values = dict(dataset="mnist", data_dir=idx_dir, output_dir=str(out), epochs=2, batch_size=32,
+                  steps_per_epoch=3, sample_every=1, seed=7)
+    return TrainConfig(**{**values, **kw})
+
+
+def read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def quiet(*_):
+    pass
+
+
+def test_run_directory_contents(idx_dir, tmp_path):
+    config = small_config(idx_dir, tmp_path / "run")
+    history = train.train(config, log=quiet)
+    run = tmp_path / "run"
+    for name in ("config.json", "losses.csv", "epochs.csv", "loss_curves.png", "generator.keras",
+                 "discriminator.keras", "checkpoint.npz", "samples/epoch_001.png", "samples/epoch_002.png"):
+        assert (run / name).is_file(), name
+    assert TrainConfig.from_json((run / "config.json").read_text()) == config
+    steps = read_csv(run / "losses.csv")
+    assert len(steps) == 6 and [int(r["epoch"]) for r in steps] == [1, 1, 1, 2, 2, 2]
+    assert [float(r["d_loss"]) for r in steps] == pytest.approx(history["d_loss"], rel=1e-5)
+    epochs = read_csv(run / "epochs.csv")
+    assert [int(r["epoch"]) for r in epochs] == [1, 2]
+    assert float(epochs[1]["g_loss"]) == pytest.approx(np.mean(history["g_loss"][3:]), rel=1e-5)
+    assert float(epochs[1]["rss_mb"]) > 0 and float(epochs[1]["images_per_second"]) > 0
+    # The saved generator reproduces the checkpointed one.
+    state, meta = checkpoint.load(str(run))
+    assert meta["epoch"] == 2
+    g = keras.models.load_model(run / "generator.keras")
+    gan = train.build_gan(config, (28, 28, 1))
+    gan.set_state(state)
+    z = train.fixed_noise(config)
+    np.testing.assert_allclose(np.asarray(g(z)), gan.sample(z), rtol=1e-6, atol=1e-6)
+    assert g.count_params() == 1_463_312
+
+
+def test_interrupted_run_resumes_exactly(idx_dir, tmp_path, monkeypatch):
+    reference = train.train(small_config(idx_dir, tmp_path / "a", epochs=3), log=quiet)
+
+    calls = {"n": 0}
+    real_step = GAN.train_step
+
+    def dies_in_epoch_3(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 8:  # epoch 3, step 2: the run is killed mid-epoch
+            raise KeyboardInterrupt
+        return real_step(self, *args)
+
+    monkeypatch.setattr(GAN, "train_step", dies_in_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        train.train(small_config(idx_dir, tmp_path / "b", epochs=3), log=quiet)
+    monkeypatch.setattr(GAN, "train_step", real_step)
+    _, meta = checkpoint.load(str(tmp_path / "b"))
+    assert meta["epoch"] == 2  # only the unfinished epoch is lost
+    resumed = train.train(small_config(idx_dir, tmp_path / "b", epochs=3), resume=True, log=quiet)
+    assert resumed["d_loss"] == pytest.approx(reference["d_loss"], rel=1e-5)
+    assert resumed["g_loss"] == pytest.approx(reference["g_loss"], rel=1e-5)
+    assert len(read_csv(tmp_path / "b" / "losses.csv")) == 9
+
+
+def test_existing_run_is_not_overwritten(idx_dir, tmp_path):
+    config = small_config(idx_dir, tmp_path / "run", epochs=1)
+    train.train(config, log=quiet)
+    with pytest.raises(ConfigError, match="already holds a run; pass --resume"):
+        train.train(config, log=quiet)
+    with pytest.raises(ConfigError, match="holds no checkpoint"):
+        train.train(dataclasses.replace(config, output_dir=str(tmp_path / "new")), resume=True, log=quiet)
+
+
+def test_batch_larger_than_dataset(idx_dir, tmp_path):
+    with pytest.raises(ConfigError, match="larger than the 512 training images"):
+        train.train(dataclasses.replace(small_config(idx_dir, tmp_path / "r"), batch_size=1000), log=quiet)
+
+
+# --- command line --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("flag, message", [
+    ("--epochs=0", "--epochs must be a positive integer. Received: epochs=0"),
+    ("--epochs=-3", "--epochs must be a positive integer. Received: epochs=-3"),
+    ("--epochs=many", "flag --epochs=many"),
+    ("--batch_size=0", "--batch_size must be a positive integer"),
+    ("--dataset=svhn", "unknown dataset 'svhn'; choose one of: mnist, fashion_mnist, cifar10"),
+    ("--label_smoothing=1.5", "--label_smoothing"),
+    ("--noise=gaussian", "--noise must be one of uniform, normal"),
+    ("--no_such_flag=1", "no_such_flag"),
+    ("--batch_size=100000", "larger than the 512 training images"),
+])
+def test_bad_flags_get_one_line_and_status_2(flag, message, idx_dir, tmp_path, capsys):
+    code = train.main(["train", f"--data_dir={idx_dir}", f"--output_dir={tmp_path / 'r'}", flag])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_unwritable_output_dir(idx_dir, tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    code = train.main(["train", f"--data_dir={idx_dir}", f"--output_dir={tmp_path / 'file' / 'run'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: cannot write to --output_dir=")
+
+
+def test_dry_run_prints_the_resolved_config(tmp_path, capsys):
+    assert train.main(["train", "--dataset=fashion_mnist", "--epochs=3", "--dry_run"]) == 0
+    config = json.loads(capsys.readouterr().out)
+    assert config["dataset"] == "fashion_mnist" and config["epochs"] == 3 and config["noise_dim"] == 10
+
+
+def test_resume_may_extend_epochs_but_not_change_the_model(idx_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    train.train(small_config(idx_dir, out, epochs=1), log=quiet)
+    assert train.main(["train", f"--output_dir={out}", "--resume", "--noise_dim=20"]) == 2
+    assert "cannot change --noise_dim" in capsys.readouterr().err
+    assert train.main(["train", f"--output_dir={out}", "--resume", "--epochs=2"]) == 0
+    assert checkpoint.load(str(out))[1]["epoch"] == 2
+
+
+def _cli_run(idx_dir, out, seed):
+    cmd = [sys.executable, "-m", "keras_gan.train", "--dataset=mnist", f"--data_dir={idx_dir}",
+           f"--output_dir={out}", "--epochs=1", "--steps_per_epoch=4", "--batch_size=32", f"--seed={seed}"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "epoch 1/1: d_loss" in result.stdout
+    return [(r["d_loss"], r["g_loss"]) for r in read_csv(out / "losses.csv")]
+
+
+@pytest.mark.slow
+def test_same_seed_same_losses_across_processes(idx_dir, tmp_path):
+    first = _cli_run(idx_dir, tmp_path / "a", seed=3)
+    assert first == _cli_run(idx_dir, tmp_path / "b", seed=3)
+    assert first != _cli_run(idx_dir, tmp_path / "c", seed=4)
