@@ -43,6 +43,7 @@ class GAN:
         self.combined.compile(optimizer=g_optimizer, loss=loss)
         g_optimizer.build(self.combined.trainable_variables)
         self._labels = {}
+        self._d_export = None
 
     @property
     def noise_dim(self) -> int:
@@ -78,6 +79,13 @@ class GAN:
 
     def sample(self, noise) -> np.ndarray:
         return np.asarray(self.generator(noise, training=False))
+
+    def discriminator_for_export(self) -> keras.Model:
+        """An uncompiled copy of D with D's current weights, made once and refreshed on each call."""
+        if self._d_export is None:
+            self._d_export = keras.models.clone_model(self.discriminator)
+        self._d_export.set_weights(self.discriminator.get_weights())
+        return self._d_export
 
     # --- state, for checkpoints ------------------------------------------------------------------
     def _parts(self):

@@ -101,7 +101,7 @@ def _write_outputs(run_dir, config, gan, history, epoch, steps, image_shape, noi
         ",".join(keys), ([f"{e[k]:.6g}" if isinstance(e[k], float) else e[k] for k in keys]
                          for e in history["epochs"])))
     save_network(gan.generator, os.path.join(run_dir, "generator.keras"))
-    save_network(gan.discriminator, os.path.join(run_dir, "discriminator.keras"))
+    save_network(gan.discriminator_for_export(), os.path.join(run_dir, "discriminator.keras"))
     if sample_now:
         title = f"{config.model} GAN on {config.dataset}, epoch {epoch}"
         plots.sample_grid(gan.sample(noise), image_shape,
