@@ -6,7 +6,6 @@ one, never half of either.
 """
 
 import contextlib
-import io
 import json
 import os
 import tempfile
@@ -46,10 +45,9 @@ def write_text(path: str, text: str) -> None:
 
 def save(run_dir: str, state: dict[str, np.ndarray], meta: dict) -> str:
     """Writes the model/optimizer state and JSON-able `meta` (epoch, history) as one file."""
-    buffer = io.BytesIO()
-    np.savez(buffer, __meta__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **state)
     path = os.path.join(run_dir, CHECKPOINT)
-    write_bytes(path, buffer.getvalue())
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, __meta__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **state)
     return path
 
 

@@ -339,11 +339,11 @@ def to_unit_range(images: np.ndarray) -> np.ndarray:
 class Pipeline:
     """Images (and labels) decoded once to float32 in [-1, 1], kept in memory, served per epoch.
 
-    Each epoch is a `tf.data` pipeline over a permutation of the indices drawn from (seed, epoch),
-    batched and prefetched. Deriving the order from the epoch number makes epoch k the same whether
-    a run got there without stopping or was resumed from a checkpoint. Shuffling indices rather than
-    images avoids refilling a 60,000-image shuffle buffer at the start of every epoch. The last
-    partial batch is dropped, as in the slide deck's loop.
+    Each epoch visits the images in a permutation drawn from (seed, epoch), in batches, through one
+    `tf.data` pipeline (gather, prefetch) that is built once and re-iterated: the permutation lives
+    in a variable, so no new pipeline functions are traced epoch after epoch. Deriving the order from
+    the epoch number makes epoch k the same whether a run got there without stopping or was resumed
+    from a checkpoint. The last partial batch is dropped, as in the slide deck's loop.
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, flatten: bool = True):
@@ -353,21 +353,30 @@ class Pipeline:
         self.num_examples = len(x)
         self.images = tf.constant(x.reshape(len(x), -1) if flatten else x)
         self.labels = None if labels is None else tf.constant(np.asarray(labels, np.int64))
+        self._order = tf.Variable(tf.range(self.num_examples, dtype=tf.int64), trainable=False)
+        self._datasets = {}
 
     def order(self, seed: int, epoch: int) -> np.ndarray:
         return np.random.default_rng([seed, epoch]).permutation(self.num_examples)
 
-    def epoch(self, *, batch_size: int, seed: int, epoch: int, steps: int | None = None):
+    def _dataset(self, batch_size: int, steps: int):
         import tensorflow as tf
 
-        available = self.num_examples // batch_size
-        steps = available if steps is None else min(steps, available)
-        idx = self.order(seed, epoch)[: steps * batch_size].reshape(steps, batch_size)
-        images, labels = self.images, self.labels
-        if labels is None:
-            gather = (lambda i: tf.gather(images, i))
-        else:
-            gather = (lambda i: (tf.gather(images, i), tf.gather(labels, i)))
-        return (tf.data.Dataset.from_tensor_slices(idx)
+        images, labels, order = self.images, self.labels, self._order
+
+        def gather(step):
+            idx = order[step * batch_size:(step + 1) * batch_size]
+            return tf.gather(images, idx) if labels is None else (tf.gather(images, idx), tf.gather(labels, idx))
+
+        return (tf.data.Dataset.range(steps)
                 .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                 .prefetch(tf.data.AUTOTUNE))
+
+    def epoch(self, *, batch_size: int, seed: int, epoch: int, steps: int | None = None):
+        """The batches of one epoch; iterate them fully before asking for the next epoch."""
+        available = self.num_examples // batch_size
+        steps = available if steps is None else min(steps, available)
+        self._order.assign(self.order(seed, epoch))
+        if (batch_size, steps) not in self._datasets:
+            self._datasets[batch_size, steps] = self._dataset(batch_size, steps)
+        return self._datasets[batch_size, steps]
