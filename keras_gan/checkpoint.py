@@ -13,13 +13,14 @@ import tempfile
 import numpy as np
 
 CHECKPOINT = "checkpoint.npz"
+TEMPORARY_PREFIX = ".tmp-"
 
 
 @contextlib.contextmanager
 def atomic_path(path: str, suffix: str = ""):
     """Yields a temporary path beside `path`; on success renames it to `path`, else removes it."""
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix or os.path.splitext(path)[1], dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=suffix or os.path.splitext(path)[1], dir=folder)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)

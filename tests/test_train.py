@@ -5,7 +5,9 @@ import dataclasses
 import json
 import os
 import subprocess
+import signal
 import sys
+import time
 
 import keras
 import numpy as np
@@ -152,3 +154,39 @@ def test_same_seed_same_losses_across_processes(idx_dir, tmp_path):
     first = _cli_run(idx_dir, tmp_path / "a", seed=3)
     assert first == _cli_run(idx_dir, tmp_path / "b", seed=3)
     assert first != _cli_run(idx_dir, tmp_path / "c", seed=4)
+
+
+def _start_long_run(idx_dir, out):
+    cmd = [sys.executable, "-m", "keras_gan.train", "--dataset=mnist", f"--data_dir={idx_dir}",
+           f"--output_dir={out}", "--epochs=500", "--steps_per_epoch=2", "--batch_size=32", "--sample_every=100"]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_epoch(out, epoch, proc, timeout=240):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        loaded = checkpoint.load(str(out)) if (out / checkpoint.CHECKPOINT).exists() else None
+        if loaded and loaded[1]["epoch"] >= epoch:
+            return
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        time.sleep(0.2)
+    raise AssertionError("the run did not reach its epoch in time")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])
+def test_a_killed_process_resumes(idx_dir, tmp_path, how):
+    out = tmp_path / "run"
+    proc = _start_long_run(idx_dir, out)
+    _wait_for_epoch(out, 3, proc)
+    proc.send_signal(getattr(signal, how))
+    _, err = proc.communicate(timeout=120)
+    if how == "SIGINT":
+        assert proc.returncode == 130 and "--resume" in err and "Traceback" not in err
+    _, meta = checkpoint.load(str(out))  # whatever the moment of the kill, the checkpoint is whole
+    done = meta["epoch"]
+    assert len(meta["history"]["d_loss"]) == 2 * done
+    assert train.main(["train", f"--output_dir={out}", "--resume", f"--epochs={done + 1}"]) == 0
+    _, meta = checkpoint.load(str(out))
+    assert meta["epoch"] == done + 1 and len(meta["history"]["d_loss"]) == 2 * (done + 1)
+    assert not [f for f in os.listdir(out) if f.startswith(checkpoint.TEMPORARY_PREFIX)]
