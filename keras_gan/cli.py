@@ -13,7 +13,11 @@ def run_cli(argv, define, body) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     fv = define()
     if any(a in ("-h", "--help", "--helpshort", "--helpfull") for a in argv[1:]):
-        print(fv.get_help())
+        module = sys.modules[define.__module__]
+        name = module.__spec__.name if module.__spec__ else module.__name__
+        print(f"usage: python -m {name} --flag=value ...\n")
+        print((module.__doc__ or "").strip() + "\n\nflags:")
+        print(fv.get_help(include_special_flags=False))
         return 0
     try:
         extra = fv(list(argv))[1:]

@@ -151,16 +151,20 @@ def train(config: TrainConfig, *, resume: bool = False, log=print) -> dict:
     for epoch in range(start, config.epochs + 1):
         rng = np.random.default_rng([config.seed, epoch])
         batches = pipeline.epoch(batch_size=config.batch_size, seed=config.seed, epoch=epoch, steps=steps)
-        bar = keras.utils.Progbar(steps, verbose=1 if interactive else 0, unit_name="step")
+        bar = keras.utils.Progbar(steps, verbose=1 if interactive else 0, unit_name="step",
+                                  stateful_metrics=["d_loss", "g_loss"])
         started = time.perf_counter()
         d_epoch, g_epoch = [], []
+        d_total = g_total = 0.0
         for step, real in enumerate(batches, 1):
             d_loss, g_loss = gan.train_step(
                 real, make_noise(rng, config.batch_size, config.noise_dim, config.noise),
                 make_noise(rng, config.batch_size, config.noise_dim, config.noise))
             d_epoch.append(d_loss)
             g_epoch.append(g_loss)
-            bar.update(step, [("d_loss", d_loss), ("g_loss", g_loss)])
+            d_total, g_total = d_total + d_loss, g_total + g_loss
+            if interactive:  # running means over the epoch so far, as the summary line reports them
+                bar.update(step, [("d_loss", d_total / step), ("g_loss", g_total / step)])
         seconds = time.perf_counter() - started
         history["d_loss"] += d_epoch
         history["g_loss"] += g_epoch

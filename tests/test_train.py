@@ -190,3 +190,9 @@ def test_a_killed_process_resumes(idx_dir, tmp_path, how):
     _, meta = checkpoint.load(str(out))
     assert meta["epoch"] == done + 1 and len(meta["history"]["d_loss"]) == 2 * (done + 1)
     assert not [f for f in os.listdir(out) if f.startswith(checkpoint.TEMPORARY_PREFIX)]
+
+
+def test_help(capsys):
+    assert train.main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--epochs" in out and "--resume" in out and "Training:" in out
