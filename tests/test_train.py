@@ -196,3 +196,16 @@ def test_help(capsys):
     assert train.main(["train", "--help"]) == 0
     out = capsys.readouterr().out
     assert "--epochs" in out and "--resume" in out and "Training:" in out
+
+
+def test_cifar10_shaped_run(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (80, 32, 32, 3), dtype=np.uint8)
+    y = rng.integers(0, 10, 80)
+    np.savez(tmp_path / "cifar10.npz", x_train=x, y_train=y, x_test=x[:8], y_test=y[:8])
+    config = TrainConfig(dataset="cifar10", data_dir=str(tmp_path / "cifar10.npz"), epochs=1, batch_size=16,
+                         steps_per_epoch=2, output_dir=str(tmp_path / "run"))
+    train.train(config, log=quiet)
+    g = keras.models.load_model(tmp_path / "run" / "generator.keras")
+    assert g.output_shape == (None, 3072)
+    assert (tmp_path / "run" / "samples" / "epoch_001.png").stat().st_size > 1000
