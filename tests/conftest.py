@@ -6,7 +6,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from keras_gan import data  # noqa: E402
+from keras_gan import data, readers  # noqa: E402
 
 
 def write_idx(path, array, *, gz=False):
@@ -34,7 +34,7 @@ def write_idx_dataset(folder, n_train=512, n_test=64, *, gz=False, seed=0):
     x, y = fake_images(n_train, seed)
     xt, yt = fake_images(n_test, seed + 1)
     for key, arr in (("x_train", x), ("y_train", y), ("x_test", xt), ("y_test", yt)):
-        write_idx(os.path.join(folder, data.IDX_FILES[key]), arr, gz=gz)
+        write_idx(os.path.join(folder, readers.IDX_FILES[key]), arr, gz=gz)
     return x, y, xt, yt
 
 

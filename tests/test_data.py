@@ -1,4 +1,3 @@
-import gzip
 import os
 import pickle
 import subprocess
@@ -7,63 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from keras_gan import data
+from keras_gan import data, readers
 from keras_gan.errors import DataError
-from tests.conftest import fake_images, write_idx, write_idx_dataset
-
-
-# --- IDX and npz readers ---------------------------------------------------------------------------
-
-@pytest.mark.parametrize("gz", [False, True])
-def test_idx_round_trip(tmp_path, gz):
-    images = np.arange(3 * 4 * 5, dtype=np.uint8).reshape(3, 4, 5)
-    write_idx(tmp_path / "x", images, gz=gz)
-    labels = np.array([7, 0, 9], np.uint8)
-    write_idx(tmp_path / "y", labels, gz=gz)
-    suffix = ".gz" if gz else ""
-    np.testing.assert_array_equal(data.read_idx(str(tmp_path / "x") + suffix), images)
-    np.testing.assert_array_equal(data.read_idx(str(tmp_path / "y") + suffix), labels)
-
-
-def test_idx_bad_magic(tmp_path):
-    path = tmp_path / "x"
-    path.write_bytes(b"PK\x03\x04" + bytes(100))
-    with pytest.raises(DataError, match="bad magic number"):
-        data.read_idx(str(path))
-
-
-def test_idx_truncated(tmp_path):
-    write_idx(tmp_path / "x", np.zeros((10, 28, 28), np.uint8))
-    raw = (tmp_path / "x").read_bytes()
-    (tmp_path / "x").write_bytes(raw[:-100])
-    with pytest.raises(DataError, match="truncated or corrupt"):
-        data.read_idx(str(tmp_path / "x"))
-
-
-def test_idx_header_truncated(tmp_path):
-    (tmp_path / "x").write_bytes(bytes([0, 0, 8, 3, 0, 0]))
-    with pytest.raises(DataError, match="truncated IDX header"):
-        data.read_idx(str(tmp_path / "x"))
-
-
-def test_idx_broken_gzip(tmp_path):
-    write_idx(tmp_path / "x", np.zeros((10, 28, 28), np.uint8), gz=True)
-    raw = (tmp_path / "x.gz").read_bytes()
-    (tmp_path / "x.gz").write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(DataError, match="cannot read"):
-        data.read_idx(str(tmp_path / "x.gz"))
-
-
-def test_npz_missing_keys(tmp_path):
-    np.savez(tmp_path / "d.npz", x_train=np.zeros((2, 28, 28), np.uint8), y_train=np.zeros(2))
-    with pytest.raises(DataError, match="lacks the arrays x_test, y_test"):
-        data.read_npz(str(tmp_path / "d.npz"))
-
-
-def test_npz_not_an_archive(tmp_path):
-    (tmp_path / "d.npz").write_bytes(b"not a zip file")
-    with pytest.raises(DataError, match="cannot read"):
-        data.read_npz(str(tmp_path / "d.npz"))
+from tests.conftest import fake_images, write_idx_dataset
 
 
 def _save_npz(path, shape=(28, 28), n=20):
@@ -120,8 +65,8 @@ def test_data_dir_comes_before_the_system_copy(tmp_path, monkeypatch):
 
 def test_corrupt_source_is_an_error_not_a_fallthrough(tmp_path):
     write_idx_dataset(tmp_path, n_train=30, n_test=8)
-    raw = (tmp_path / data.IDX_FILES["x_train"]).read_bytes()
-    (tmp_path / data.IDX_FILES["x_train"]).write_bytes(raw[:-1])
+    raw = (tmp_path / readers.IDX_FILES["x_train"]).read_bytes()
+    (tmp_path / readers.IDX_FILES["x_train"]).write_bytes(raw[:-1])
     with pytest.raises(DataError, match="truncated or corrupt"):
         data.load_arrays("mnist", str(tmp_path))
 
@@ -230,7 +175,7 @@ def test_cli_missing_dataset_exits_2_without_traceback(tmp_path):
 
 def test_cli_corrupt_idx_exits_2(tmp_path):
     write_idx_dataset(tmp_path / "d", n_train=30, n_test=8)
-    (tmp_path / "d" / data.IDX_FILES["y_test"]).write_bytes(b"\x08\x03\x00\x00")
+    (tmp_path / "d" / readers.IDX_FILES["y_test"]).write_bytes(b"\x08\x03\x00\x00")
     result = _cli(["--dataset=mnist", f"--data_dir={tmp_path / 'd'}", f"--output_dir={tmp_path / 'run'}"],
                   {"KERAS_HOME": str(tmp_path)})
     assert result.returncode == 2 and "Traceback" not in result.stderr

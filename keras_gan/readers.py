@@ -1,0 +1,103 @@
+"""Readers of the files datasets come in, each checking what it reads.
+
+IDX (LeCun's MNIST format, plain or gzipped), `.npz` archives with x_train/y_train/x_test/y_test,
+and CIFAR-10's python pickles as `keras.datasets.cifar10` caches them. A damaged file raises a
+DataError that names the file and what is wrong with it.
+"""
+
+import gzip
+import os
+import pickle
+
+import numpy as np
+
+from keras_gan.errors import DataError
+
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def _open(path: str):
+    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+
+
+def read_idx(path: str) -> np.ndarray:
+    """Reads an IDX file (LeCun's MNIST format), gzipped or not, checking its header and size."""
+    try:
+        with _open(path) as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:  # gzip raises these on a damaged or truncated archive
+        raise DataError(f"cannot read {path}: {e}. Replace the file with a good copy.") from e
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(
+            f"{path} is not an IDX file of unsigned bytes (bad magic number "
+            f"{raw[:4].hex() or 'empty file'}; expected 00000801 or 00000803). "
+            "Replace it with the original file.")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise DataError(f"{path} has a truncated IDX header. Replace it with the original file.")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    expected = int(np.prod(shape))
+    if len(raw) - header != expected:
+        raise DataError(
+            f"{path} holds {len(raw) - header} bytes of data but its header says {shape} "
+            f"({expected} bytes): the file is truncated or corrupt. Replace it with the original file.")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _find_idx(folder: str) -> dict[str, str] | None:
+    """The four IDX files in `folder` (plain or .gz), or None if any is missing."""
+    found = {}
+    for key, stem in IDX_FILES.items():
+        for candidate in (stem, stem + ".gz"):
+            if os.path.isfile(os.path.join(folder, candidate)):
+                found[key] = os.path.join(folder, candidate)
+                break
+        else:
+            return None
+    return found
+
+
+def read_idx_folder(folder: str) -> dict[str, np.ndarray] | None:
+    files = _find_idx(folder)
+    return None if files is None else {k: read_idx(p) for k, p in files.items()}
+
+
+def read_npz(path: str) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in NPZ_KEYS if k not in f.files]
+            if missing:
+                raise DataError(
+                    f"{path} lacks the arrays {', '.join(missing)} (it has: {', '.join(f.files) or 'none'}). "
+                    f"An .npz dataset needs {', '.join(NPZ_KEYS)}.")
+            return {k: f[k] for k in NPZ_KEYS}
+    except (OSError, ValueError, EOFError) as e:
+        raise DataError(f"cannot read {path} as an .npz archive: {e}") from e
+
+
+def read_cifar_batches(folder: str) -> dict[str, np.ndarray] | None:
+    """CIFAR-10's python pickles as `keras.datasets.cifar10` caches them."""
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    if not all(os.path.isfile(os.path.join(folder, n)) for n in names):
+        return None
+    parts = []
+    for n in names:
+        try:
+            with open(os.path.join(folder, n), "rb") as f:
+                d = pickle.load(f, encoding="bytes")
+            x = np.asarray(d[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+            parts.append((x, np.asarray(d[b"labels"])))
+        except Exception as e:  # a damaged pickle can raise nearly anything
+            raise DataError(f"cannot read CIFAR-10 batch {os.path.join(folder, n)}: {e}") from e
+    return {
+        "x_train": np.concatenate([p[0] for p in parts[:5]]),
+        "y_train": np.concatenate([p[1] for p in parts[:5]]),
+        "x_test": parts[5][0], "y_test": parts[5][1],
+    }
