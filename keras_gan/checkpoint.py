@@ -20,6 +20,7 @@ TEMPORARY_PREFIX = ".tmp-"
 def atomic_path(path: str, suffix: str = ""):
     """Yields a temporary path beside `path`; on success renames it to `path`, else removes it."""
     folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=suffix or os.path.splitext(path)[1], dir=folder)
     os.close(fd)
     umask = os.umask(0)

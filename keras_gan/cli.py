@@ -30,3 +30,6 @@ def run_cli(argv, define, body) -> int:
     except KerasGanError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a full disk, a read-only folder: say which file, keep what was saved
+        print(f"error: {e.strerror or e}: {e.filename or ''}", file=sys.stderr)
+        return 2

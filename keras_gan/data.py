@@ -85,6 +85,9 @@ def get_spec(name: str) -> DatasetSpec:
 def _read_dir_or_npz(path: str, spec: DatasetSpec) -> dict[str, np.ndarray] | None:
     """A user folder (IDX files, CIFAR batches or one .npz) or an .npz path; None if no data there."""
     if os.path.isfile(path):
+        if not path.endswith(".npz"):
+            raise DataError(f"--data_dir={path} is a file but not an .npz archive. Pass the folder that "
+                            "holds the four IDX files, or an .npz with x_train, y_train, x_test, y_test.")
         return read_npz(path)
     if not os.path.isdir(path):
         return None

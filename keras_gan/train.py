@@ -238,8 +238,12 @@ def _train_body(fv) -> int:
     try:
         train(config, resume=fv.resume)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: the last finished epoch is saved in {config.run_dir}; continue with\n"
-              f"  python -m keras_gan.train --output_dir={config.run_dir} --resume", file=sys.stderr)
+        saved = checkpoint.load(config.run_dir)
+        if saved:
+            print(f"\ninterrupted: epoch {saved[1]['epoch']} is the last saved in {config.run_dir}; continue with\n"
+                  f"  python -m keras_gan.train --output_dir={config.run_dir} --resume", file=sys.stderr)
+        else:
+            print("\ninterrupted before the first epoch finished: nothing was saved.", file=sys.stderr)
         return 130
     return 0
 

@@ -180,3 +180,8 @@ def test_cli_corrupt_idx_exits_2(tmp_path):
                   {"KERAS_HOME": str(tmp_path)})
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "bad magic number" in result.stderr
+
+
+def test_data_dir_that_is_an_idx_file(idx_dir):
+    with pytest.raises(DataError, match="is a file but not an .npz archive"):
+        data.load_arrays("mnist", os.path.join(idx_dir, readers.IDX_FILES["x_train"] + ".gz"))

@@ -67,3 +67,18 @@ def test_loads_without_keras_gan(run_dir):
                             env=env, cwd="/")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "(2, 784)" in result.stdout
+
+
+def test_outputs_into_new_folders(run_dir, tmp_path):
+    out, npy = tmp_path / "a" / "b" / "g.png", tmp_path / "c" / "s.npy"
+    assert generate.main(["generate", f"--generator={run_dir / 'generator.keras'}", "--num=4",
+                          f"--out={out}", f"--npy={npy}"]) == 0
+    assert out.is_file() and np.load(npy).shape == (4, 28, 28, 1)
+
+
+def test_unwritable_output_is_one_line(run_dir, tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    code = generate.main(["generate", f"--generator={run_dir / 'generator.keras'}",
+                          f"--out={tmp_path / 'file' / 'g.png'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1
