@@ -141,6 +141,7 @@ def package_loop(uint8_images: np.ndarray, batch: int, fused: bool):
     from keras_gan import data, networks
     from keras_gan.gan import GAN
     from keras_gan.optimizers import FusedAdam
+    from keras_gan.train import make_noise
 
     keras.utils.set_random_seed(0)
     adam = FusedAdam if fused else keras.optimizers.Adam
@@ -157,8 +158,7 @@ def package_loop(uint8_images: np.ndarray, batch: int, fused: bool):
             state["epoch"] += 1
             state["it"] = iter(pipeline.epoch(batch_size=batch, seed=0, epoch=state["epoch"]))
             real = next(state["it"])
-        gan.train_step(real, rng.uniform(-1, 1, (batch, 10)).astype(np.float32),
-                       rng.uniform(-1, 1, (batch, 10)).astype(np.float32))
+        gan.train_step(real, make_noise(rng, batch, 10, "uniform"), make_noise(rng, batch, 10, "uniform"))
 
     return step
 
@@ -190,8 +190,10 @@ def _images() -> tuple[np.ndarray, str]:
 def benchmark(steps: int, rounds: int, batch: int, device: str, log=print) -> dict:
     import tensorflow as tf
 
+    from keras_gan import data
+
     images, what = _images()
-    flat = images.reshape(len(images), -1).astype(np.float32) / 127.5 - 1
+    flat = data.to_unit_range(images.reshape(len(images), -1))
     log(f"device {device}, batch {batch}, {what}; {steps} steps x {rounds} rounds per loop (median)")
     with tf.device(device):
         loops = {"literal": literal_loop(flat, batch), "plain": package_loop(images, batch, fused=False),

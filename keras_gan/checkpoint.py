@@ -36,13 +36,16 @@ def atomic_path(path: str, suffix: str = ""):
             os.remove(tmp)
 
 
-def write_bytes(path: str, data: bytes) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        f.write(data)
-
-
 def write_text(path: str, text: str) -> None:
-    write_bytes(path, text.encode())
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        f.write(text)
+
+
+def remove_temporaries(folder: str) -> None:
+    """Deletes the temporaries that a process killed in the middle of a save left in `folder`."""
+    for name in os.listdir(folder):
+        if name.startswith(TEMPORARY_PREFIX):
+            os.remove(os.path.join(folder, name))
 
 
 def save(run_dir: str, state: dict[str, np.ndarray], meta: dict) -> str:

@@ -24,10 +24,7 @@ def run_cli(argv, define, body) -> int:
         if extra:
             raise ConfigError(f"unexpected arguments: {' '.join(extra)} (flags are written --name=value)")
         return body(fv) or 0
-    except flags.Error as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KerasGanError as e:
+    except (flags.Error, KerasGanError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:  # a full disk, a read-only folder: say which file, keep what was saved

@@ -222,11 +222,10 @@ def sources(spec: DatasetSpec, data_dir: str | None = None, *, tfds_dir: str | N
 
 
 def load_arrays(name: str, data_dir: str | None = None, *, tfds_dir: str | None = None,
-                download: bool = True, source_list: list[Source] | None = None) -> Arrays:
+                download: bool = True) -> Arrays:
     """Loads dataset `name` from the first source that has it, or raises one DataError naming them all."""
     spec = get_spec(name)
-    tried = source_list if source_list is not None else sources(spec, data_dir, tfds_dir=tfds_dir,
-                                                                download=download)
+    tried = sources(spec, data_dir, tfds_dir=tfds_dir, download=download)
     for src in tried:
         arrays = src.load()
         if arrays is not None:

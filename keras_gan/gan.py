@@ -45,10 +45,6 @@ class GAN:
         self._labels = {}
         self._d_export = None
 
-    @property
-    def noise_dim(self) -> int:
-        return int(self.generator.input_shape[-1])
-
     def _targets(self, n: int):
         if n not in self._labels:
             real = np.full((n, 1), self.label_smoothing, np.float32)

@@ -24,13 +24,7 @@ KNOWN_SHAPES = {784: (28, 28, 1), 3072: (32, 32, 3)}
 
 
 def save_network(model, path: str) -> None:
-    """Saves the network alone (no optimizer state) as `.keras`, atomically."""
-    import keras
-
-    if getattr(model, "compiled", False):  # drop the optimizer: checkpoint.npz carries its state
-        clone = keras.models.clone_model(model)
-        clone.set_weights(model.get_weights())
-        model = clone
+    """Saves `model` as `.keras`, atomically (pass an uncompiled model to leave optimizers out)."""
     with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
 

@@ -1,21 +1,20 @@
 """Figures: sample grids and loss curves, written as PNG with matplotlib's Agg backend."""
 
-import io
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_gan.checkpoint import write_bytes  # noqa: E402
+from keras_gan.checkpoint import atomic_path  # noqa: E402
 
 
 def _save(fig, path: str) -> None:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    write_bytes(path, buffer.getvalue())
+    try:
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(fig)
 
 
 def to_images(flat: np.ndarray, image_shape) -> np.ndarray:
@@ -24,7 +23,7 @@ def to_images(flat: np.ndarray, image_shape) -> np.ndarray:
 
 
 def sample_grid(samples: np.ndarray, image_shape, path: str, *, rows: int, cols: int,
-                title: str = "", row_labels=None) -> None:
+                title: str = "") -> None:
     """A rows x cols grid of generated images, as the slide deck's 4x6 figure."""
     images = to_images(samples, image_shape)
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.1 + (0.4 if title else 0)),
@@ -34,9 +33,6 @@ def sample_grid(samples: np.ndarray, image_shape, path: str, *, rows: int, cols:
         if i < len(images):
             im = images[i]
             ax.imshow(im[..., 0] if im.shape[-1] == 1 else im, cmap="gray", vmin=0, vmax=1)
-    if row_labels is not None:
-        for r, label in enumerate(row_labels[:rows]):
-            axes[r, 0].text(-0.1, 0.5, label, transform=axes[r, 0].transAxes, ha="right", va="center")
     if title:
         fig.suptitle(title)
     fig.subplots_adjust(wspace=0.05, hspace=0.05)

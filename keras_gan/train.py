@@ -63,10 +63,8 @@ def prepare_run_dir(config: TrainConfig, resume: bool) -> str:
                           "or choose another --output_dir.")
     try:
         os.makedirs(os.path.join(run_dir, "samples"), exist_ok=True)
-        for folder in (run_dir, os.path.join(run_dir, "samples")):  # left by a kill during a save
-            for name in os.listdir(folder):
-                if name.startswith(checkpoint.TEMPORARY_PREFIX):
-                    os.remove(os.path.join(folder, name))
+        for folder in (run_dir, os.path.join(run_dir, "samples")):
+            checkpoint.remove_temporaries(folder)
         checkpoint.write_text(os.path.join(run_dir, ".writable"), "")
         os.remove(os.path.join(run_dir, ".writable"))
     except OSError as e:

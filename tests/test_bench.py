@@ -28,3 +28,8 @@ def test_bench_runs(capsys):
     assert all(v > 0 for v in result["images_per_second"].values())
     assert result["floor_images_per_second"] > 0
     assert "keras_gan" in capsys.readouterr().out
+
+
+def test_memory_per_epoch(idx_dir):
+    rss = bench.memory_per_epoch(epochs=2, steps=2, data_dir=idx_dir)
+    assert len(rss) == 2 and all(r > 50 for r in rss)

@@ -40,3 +40,10 @@ def test_written_files_have_ordinary_permissions(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(tmp_path / "a.txt").st_mode) == 0o644
+
+
+def test_remove_temporaries_keeps_real_files(tmp_path):
+    (tmp_path / f"{checkpoint.TEMPORARY_PREFIX}abc.npz").write_bytes(b"half")
+    (tmp_path / "losses.csv").write_text("x")
+    checkpoint.remove_temporaries(str(tmp_path))
+    assert os.listdir(tmp_path) == ["losses.csv"]

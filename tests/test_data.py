@@ -171,6 +171,7 @@ def test_cli_missing_dataset_exits_2_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     assert "error: dataset 'mnist' was not found" in result.stderr
     assert "Keras cache" in result.stderr and "TensorFlow Datasets" in result.stderr
+    assert "downloads disabled" in result.stderr  # KERAS_GAN_OFFLINE=1: TFDS did not try the network
 
 
 def test_cli_corrupt_idx_exits_2(tmp_path):
@@ -185,3 +186,17 @@ def test_cli_corrupt_idx_exits_2(tmp_path):
 def test_data_dir_that_is_an_idx_file(idx_dir):
     with pytest.raises(DataError, match="is a file but not an .npz archive"):
         data.load_arrays("mnist", os.path.join(idx_dir, readers.IDX_FILES["x_train"] + ".gz"))
+
+
+def test_one_pipeline_follows_each_epochs_order():
+    images = np.zeros((12, 28, 28, 1), np.uint8)
+    images[:, 0, 0, 0] = np.arange(12)
+    pipe = data.Pipeline(images)
+
+    def seen(epoch):
+        batches = pipe.epoch(batch_size=4, seed=5, epoch=epoch)
+        return np.concatenate([np.rint((b.numpy()[:, 0] + 1) * 127.5) for b in batches]).astype(int)
+
+    for epoch in (1, 2, 1):
+        np.testing.assert_array_equal(seen(epoch), pipe.order(5, epoch))
+    assert len(pipe._datasets) == 1  # re-iterated, not rebuilt

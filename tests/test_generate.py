@@ -82,3 +82,17 @@ def test_unwritable_output_is_one_line(run_dir, tmp_path, capsys):
                           f"--out={tmp_path / 'file' / 'g.png'}"])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_noise_distribution_comes_from_the_runs_config(run_dir, tmp_path):
+    import json
+    import shutil
+
+    shutil.copy(run_dir / "generator.keras", tmp_path / "generator.keras")
+    (tmp_path / "config.json").write_text(json.dumps({"dataset": "mnist", "noise": "normal"}))
+    assert generate.main(["generate", f"--generator={tmp_path / 'generator.keras'}", "--num=6", "--seed=2",
+                          "--out=", f"--npy={tmp_path / 's.npy'}"]) == 0
+    model = generate.load_generator(str(tmp_path / "generator.keras"))
+    expected = generate.generate(model, 6, 2, "normal").reshape(6, 28, 28, 1)
+    np.testing.assert_allclose(np.load(tmp_path / "s.npy"), expected, atol=1e-6)
+    assert not np.allclose(expected, generate.generate(model, 6, 2, "uniform").reshape(6, 28, 28, 1))

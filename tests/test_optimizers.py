@@ -46,3 +46,12 @@ def test_fused_adam_serialises():
     clone = keras.optimizers.deserialize(keras.optimizers.serialize(opt))
     assert isinstance(clone, FusedAdam) and abs(float(clone.learning_rate) - 3e-4) < 1e-9
     assert clone.beta_1 == 0.4
+
+
+def test_amsgrad_falls_back_to_keras():
+    rng = np.random.default_rng(2)
+    grads = [[tf.constant(rng.standard_normal(s).astype("float32")) for s in SHAPES] for _ in range(4)]
+    ours, _ = _run(FusedAdam(1e-3, amsgrad=True), grads)
+    theirs, _ = _run(keras.optimizers.Adam(1e-3, amsgrad=True), grads)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)

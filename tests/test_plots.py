@@ -17,3 +17,12 @@ def test_sample_grid_and_loss_curves(tmp_path):
     losses = np.abs(np.random.default_rng(1).normal(1, 0.2, 40))
     plots.loss_curves(losses, losses * 2, str(tmp_path / "l.png"), steps_per_epoch=10)
     assert mpimg.imread(tmp_path / "l.png").shape[0] > 100
+
+
+def test_figures_are_closed_and_leave_no_temporaries(tmp_path):
+    import matplotlib.pyplot as plt
+
+    before = len(plt.get_fignums())
+    plots.sample_grid(np.zeros((4, 4)), (2, 2, 1), str(tmp_path / "new" / "g.png"), rows=2, cols=2)
+    assert len(plt.get_fignums()) == before
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["g.png"]

@@ -209,3 +209,22 @@ def test_cifar10_shaped_run(tmp_path):
     g = keras.models.load_model(tmp_path / "run" / "generator.keras")
     assert g.output_shape == (None, 3072)
     assert (tmp_path / "run" / "samples" / "epoch_001.png").stat().st_size > 1000
+
+
+def test_resume_sweeps_temporaries_of_a_killed_save(idx_dir, tmp_path):
+    out = tmp_path / "run"
+    train.train(small_config(idx_dir, out, epochs=1), log=quiet)
+    for folder in (out, out / "samples"):
+        (folder / f"{checkpoint.TEMPORARY_PREFIX}x.png").write_bytes(b"half a file")
+    train.train(small_config(idx_dir, out, epochs=2), resume=True, log=quiet)
+    leftovers = [p for p in out.rglob(checkpoint.TEMPORARY_PREFIX + "*")]
+    assert leftovers == []
+
+
+def test_ctrl_c_before_the_first_checkpoint(idx_dir, tmp_path, monkeypatch, capsys):
+    def interrupted(self, *args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(GAN, "train_step", interrupted)
+    code = train.main(["train", f"--data_dir={idx_dir}", f"--output_dir={tmp_path / 'r'}", "--batch_size=32"])
+    assert code == 130 and "nothing was saved" in capsys.readouterr().err
