@@ -7,33 +7,50 @@ import os
 from keras_gan.errors import ConfigError
 
 NOISE_KINDS = ("uniform", "normal")
-MODELS = ("vanilla",)
+CGAN_LAYOUTS = ("concat", "paper")
+# Values for what a preset leaves unset.
+FALLBACKS = dict(sample_every=5, sample_rows=4, sample_cols=6, weight_decay=0.0)
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Defaults are the slide deck's (seeds/003): MNIST, noise U(-1, 1) of dimension 10,
+    """Fields left at None take the value of the model's preset (keras_gan/presets.py); the
+    default model, vanilla, is the slide deck (seeds/003): noise U(-1, 1) of dimension 10,
     Adam(2e-4, beta_1=0.5), batch 128, 50 epochs, one-sided label smoothing 0.9."""
 
     dataset: str = "mnist"
     data_dir: str | None = None
     model: str = "vanilla"
-    epochs: int = 50
-    batch_size: int = 128
-    noise_dim: int = 10
-    noise: str = "uniform"
-    learning_rate: float = 2e-4
-    beta_1: float = 0.5
-    label_smoothing: float = 0.9
+    epochs: int | None = None
+    batch_size: int | None = None
+    noise_dim: int | None = None
+    noise: str | None = None
+    learning_rate: float | None = None
+    beta_1: float | None = None
+    beta_2: float | None = None
+    weight_decay: float | None = None
+    label_smoothing: float | None = None
+    n_critic: int | None = None
+    clip_value: float = 0.01
+    gp_weight: float = 10.0
+    dcgan_filters: int = 128
+    cgan_layout: str = "concat"
     seed: int = 0
     output_dir: str = ""
     steps_per_epoch: int | None = None
-    sample_every: int = 5
-    sample_rows: int = 4
-    sample_cols: int = 6
+    sample_every: int | None = None
+    sample_rows: int | None = None
+    sample_cols: int | None = None
 
     def __post_init__(self):
+        from keras_gan import presets
         from keras_gan.data import DATASETS
+
+        preset = presets.get(self.model)
+        smoothing_given = self.label_smoothing is not None
+        for field in dataclasses.fields(self):
+            if getattr(self, field.name) is None and field.name in {**FALLBACKS, **preset.defaults}:
+                object.__setattr__(self, field.name, {**FALLBACKS, **preset.defaults}[field.name])
 
         def need(ok, msg):
             if not ok:
@@ -41,8 +58,8 @@ class TrainConfig:
 
         need(self.dataset in DATASETS,
              f"unknown dataset {self.dataset!r}; choose one of: {', '.join(DATASETS)}")
-        need(self.model in MODELS, f"unknown model {self.model!r}; choose one of: {', '.join(MODELS)}")
-        for name in ("epochs", "batch_size", "noise_dim", "sample_every", "sample_rows", "sample_cols"):
+        for name in ("epochs", "batch_size", "noise_dim", "n_critic", "sample_every", "sample_rows",
+                     "sample_cols", "dcgan_filters"):
             value = getattr(self, name)
             need(isinstance(value, int) and value > 0, f"--{name} must be a positive integer. Received: {name}={value}")
         need(self.steps_per_epoch is None or self.steps_per_epoch > 0,
@@ -50,9 +67,18 @@ class TrainConfig:
         need(self.noise in NOISE_KINDS, f"--noise must be one of {', '.join(NOISE_KINDS)}. Received: noise={self.noise!r}")
         need(self.learning_rate > 0, f"--learning_rate must be positive. Received: learning_rate={self.learning_rate}")
         need(0 <= self.beta_1 < 1, f"--beta_1 must be in [0, 1). Received: beta_1={self.beta_1}")
+        need(0 <= self.beta_2 < 1, f"--beta_2 must be in [0, 1). Received: beta_2={self.beta_2}")
+        need(self.weight_decay >= 0, f"--weight_decay must be >= 0. Received: weight_decay={self.weight_decay}")
         need(0 < self.label_smoothing <= 1,
              f"--label_smoothing (the target for real images) must be in (0, 1]. "
              f"Received: label_smoothing={self.label_smoothing}")
+        need(not (smoothing_given and self.label_smoothing != 1 and not preset.uses_label_smoothing),
+             f"--label_smoothing does not apply to --model={self.model}: its {preset.loss} loss has no "
+             f"real-image label. Received: label_smoothing={self.label_smoothing}")
+        need(self.clip_value > 0, f"--clip_value must be positive. Received: clip_value={self.clip_value}")
+        need(self.gp_weight >= 0, f"--gp_weight must be >= 0. Received: gp_weight={self.gp_weight}")
+        need(self.cgan_layout in CGAN_LAYOUTS,
+             f"--cgan_layout must be one of {', '.join(CGAN_LAYOUTS)}. Received: cgan_layout={self.cgan_layout!r}")
 
     @property
     def run_dir(self) -> str:

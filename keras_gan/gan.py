@@ -1,10 +1,17 @@
-"""The GAN of the Keras slide deck: a discriminator, a generator, and the combined model.
+"""A GAN as the Keras slide deck builds it: a discriminator, a generator, and the combined model.
 
 The recipe (Goodfellow et al. 2014, with Salimans et al. 2016's one-sided label smoothing):
 
 * D step: ``D.train_on_batch(concat([real, G(z)]), [0.9] * n + [0] * n)``;
-* G step: ``combined.train_on_batch(z', [1] * n)`` where ``combined = D(G(z))`` with D frozen,
-  i.e. the non-saturating generator loss -log D(G(z')).
+* G step: ``combined.train_on_batch(z', [1] * n)`` where ``combined = D(G(z))`` with D frozen.
+
+Every member of the family runs these same two calls; what differs is plugged in: the networks,
+the loss (keras_gan/losses.py: D's compiled loss reads the real and generated halves of its batch)
+and the penalty (keras_gan/penalties.py: weight clipping is a constraint the critic's optimizer
+applies after each update; a gradient penalty is added by `PenalizedCritic`, a wrapper whose own
+training step adds it). A conditional GAN's models take `[x, one_hot_label]`; the combined model
+then feeds the same label to G and D. A Wasserstein critic takes `n_critic` steps per G step; the
+training loop (keras_gan/train.py) counts them.
 
 Keras 3 captures which weights a model trains when its train function is traced (its first
 `train_on_batch`, and again whenever a new input signature retraces it), not at `compile()`. The
@@ -18,32 +25,77 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_gan import losses, penalties
 from keras_gan.optimizers import FusedAdam
+
+
+@keras.saving.register_keras_serializable(package="keras_gan")
+class PenalizedCritic(keras.Model):
+    """A critic network whose training step adds `penalty(network, real, fake, labels)` to the loss.
+
+    Its batch is D's: ``concat([real, fake])`` (or ``[that, labels]``), real first. Called as a
+    layer it is the network itself; only `train_on_batch` differs.
+    """
+
+    def __init__(self, network: keras.Model, penalty, seed=None, **kwargs):
+        super().__init__(name=network.name, **kwargs)
+        self.network = network
+        self.penalty = penalty
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        return self.network(inputs, training=training)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        loss = super().compute_loss(x, y, y_pred, sample_weight, training)
+        images, labels = (x[0], x[1]) if isinstance(x, (list, tuple)) else (x, None)
+        n = keras.ops.shape(images)[0] // 2
+        return loss + self.penalty(self.network, images[:n], images[n:],
+                                   None if labels is None else labels[:n], seed=self.seed_generator)
 
 
 class GAN:
     """Holds G, D and the combined model, and runs one training step of each."""
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *,
-                 d_optimizer=None, g_optimizer=None, loss="binary_crossentropy",
-                 label_smoothing: float = 0.9):
+                 d_optimizer=None, g_optimizer=None, loss: str = "non_saturating",
+                 penalty: str = "none", label_smoothing: float = 0.9, clip_value: float = 0.01,
+                 gp_weight: float = 10.0):
         self.generator = generator
-        self.discriminator = discriminator
+        self.network = discriminator  # the plain D network (what is exported)
+        self.loss_name, self.penalty_name = loss, penalty
         self.label_smoothing = float(label_smoothing)
+        self.conditional = len(generator.inputs) == 2
+        self.num_classes = int(generator.inputs[1].shape[-1]) if self.conditional else None
+        if penalty == "gradient_penalty":
+            discriminator = PenalizedCritic(discriminator, penalties.loss_term(penalty, gp_weight))
+        else:
+            penalties.loss_term(penalty)  # checks the name
+        self.discriminator = discriminator
+        d_loss, g_loss = losses.as_keras_losses(loss)
         # Two optimizers: a Keras 3 optimizer is built for one list of variables, so the deck's
         # single shared Adam instance cannot serve both models.
         d_optimizer = d_optimizer or FusedAdam(2e-4, beta_1=0.5)
         g_optimizer = g_optimizer or FusedAdam(2e-4, beta_1=0.5)
         discriminator.trainable = True
-        discriminator.compile(optimizer=d_optimizer, loss=loss)
+        discriminator.compile(optimizer=d_optimizer, loss=d_loss)
         d_optimizer.build(discriminator.trainable_variables)
+        if penalty == "weight_clipping":
+            penalties.clip_weights(self.network, clip_value)
         discriminator.trainable = False
-        noise = keras.Input(shape=generator.input_shape[1:], name="noise")
-        self.combined = keras.Model(noise, discriminator(generator(noise)), name="gan")
-        self.combined.compile(optimizer=g_optimizer, loss=loss)
+        inputs = [keras.Input(shape=t.shape[1:], name=t.name.split(":")[0]) for t in generator.inputs]
+        fake = generator(inputs if self.conditional else inputs[0])
+        score = self.network([fake, inputs[1]] if self.conditional else fake)
+        self.combined = keras.Model(inputs if self.conditional else inputs[0], score, name="gan")
+        self.combined.compile(optimizer=g_optimizer, loss=g_loss)
         g_optimizer.build(self.combined.trainable_variables)
         self._labels = {}
         self._d_export = None
+        # XLA compiles the dense generator's forward pass about 15% faster than the graph executor
+        # on a 2-core CPU; convolutional generators keep the graph executor.
+        self._generate = tf.function(self._generate_batch, reduce_retracing=True,
+                                     jit_compile=len(generator.outputs[0].shape) == 2)
 
     def _targets(self, n: int):
         if n not in self._labels:
@@ -52,36 +104,57 @@ class GAN:
             self._labels[n] = (tf.constant(d), tf.constant(np.ones((n, 1), np.float32)))
         return self._labels[n]
 
-    @tf.function(reduce_retracing=True, jit_compile=True)
-    def _discriminator_batch(self, real, noise):
-        # G in inference mode, as the deck's `generator.predict(noise)`, but one compiled call
-        # (XLA: on a 2-core CPU it runs this forward pass about 15% faster than the graph executor).
-        return tf.concat([tf.cast(real, tf.float32), self.generator(noise, training=False)], axis=0)
+    def _one_hot(self, labels):
+        return tf.one_hot(tf.cast(labels, tf.int32), self.num_classes)
 
-    def discriminator_step(self, real, noise) -> float:
-        """One D update on real images (label 0.9) and G(noise) (label 0); returns D's loss."""
+    def _generate_batch(self, real, noise, real_labels=None, fake_labels=None):
+        # G in inference mode, as the deck's `generator.predict(noise)`, but one compiled call.
+        if not self.conditional:
+            return tf.concat([tf.cast(real, tf.float32), self.generator(noise, training=False)], axis=0)
+        fake_y = self._one_hot(fake_labels)
+        fake = self.generator([noise, fake_y], training=False)
+        return (tf.concat([tf.cast(real, tf.float32), fake], axis=0),
+                tf.concat([self._one_hot(real_labels), fake_y], axis=0))
+
+    def _check_labels(self, *labels):
+        if self.conditional and any(y is None for y in labels):
+            raise ValueError("this GAN is conditional: pass the class labels of the real and generated images")
+
+    def discriminator_step(self, real, noise, labels=None, fake_labels=None) -> float:
+        """One D update on real images (label 0.9) and G(noise) (label 0); returns D's loss.
+
+        For a conditional GAN, `labels` are the real images' classes and `fake_labels` those G is
+        asked for (integers)."""
+        self._check_labels(labels, fake_labels)
         d_targets, _ = self._targets(int(real.shape[0]))
-        x = self._discriminator_batch(real, noise)
+        x = (self._generate(real, noise, labels, fake_labels) if self.conditional
+             else self._generate(real, noise))
         self.discriminator.trainable = True
         return float(self.discriminator.train_on_batch(x, d_targets))
 
-    def generator_step(self, noise) -> float:
+    def generator_step(self, noise, labels=None) -> float:
         """One G update through the combined model with D frozen; returns G's loss."""
+        self._check_labels(labels)
         _, g_targets = self._targets(int(noise.shape[0]))
         self.discriminator.trainable = False
-        return float(self.combined.train_on_batch(noise, g_targets))
+        x = [noise, np.asarray(self._one_hot(labels))] if self.conditional else noise
+        return float(self.combined.train_on_batch(x, g_targets))
 
-    def train_step(self, real, noise_d, noise_g) -> tuple[float, float]:
-        return self.discriminator_step(real, noise_d), self.generator_step(noise_g)
+    def train_step(self, real, noise_d, noise_g, labels=None, fake_labels=None,
+                   g_labels=None) -> tuple[float, float]:
+        return (self.discriminator_step(real, noise_d, labels, fake_labels),
+                self.generator_step(noise_g, g_labels))
 
-    def sample(self, noise) -> np.ndarray:
-        return np.asarray(self.generator(noise, training=False))
+    def sample(self, noise, labels=None) -> np.ndarray:
+        self._check_labels(labels)
+        x = [tf.constant(noise, tf.float32), self._one_hot(labels)] if self.conditional else noise
+        return np.asarray(self.generator(x, training=False))
 
     def discriminator_for_export(self) -> keras.Model:
         """An uncompiled copy of D with D's current weights, made once and refreshed on each call."""
         if self._d_export is None:
-            self._d_export = keras.models.clone_model(self.discriminator)
-        self._d_export.set_weights(self.discriminator.get_weights())
+            self._d_export = keras.models.clone_model(self.network)
+        self._d_export.set_weights(self.network.get_weights())
         return self._d_export
 
     # --- state, for checkpoints ------------------------------------------------------------------

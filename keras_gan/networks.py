@@ -5,6 +5,11 @@ Dense/LeakyReLU(0.2) generator 256-512-1024 with a tanh output, and a Sequential
 1024-512-256 with Dropout(0.3), RandomNormal(stddev=0.02) on its first kernel and a sigmoid output.
 For 28x28x1 images and 10-dimensional noise they have 1,463,312 and 1,460,225 parameters.
 Images travel flat (784 values for MNIST), as in the deck.
+
+The same two dense builders make the seeds' other multilayer perceptrons (ReLU, BatchNorm, no
+dropout, a linear critic output). Conditioning is one optional argument, `num_classes`: the model
+then takes `[x, one_hot_label]` and is a functional model around the same layers (Mirza & Osindero
+2014). The convolutional pair is DCGAN as seeds/004 shows it (Radford et al. 2016).
 """
 
 import math
@@ -13,27 +18,126 @@ import keras
 from keras import layers
 
 
+def _activation(name: str, alpha: float):
+    if name == "leaky_relu":
+        return layers.LeakyReLU(negative_slope=alpha)
+    if name == "relu":
+        return layers.ReLU()
+    raise ValueError(f"unknown activation {name!r}; use leaky_relu or relu")
+
+
+def _dense_block(n, *, activation, alpha, batch_norm=False, bn_momentum=0.8, dropout=0.0, init="glorot_uniform"):
+    block = [layers.Dense(n, kernel_initializer=init)]
+    if batch_norm:  # between the layer and its activation, as seeds/004's code
+        block.append(layers.BatchNormalization(momentum=bn_momentum))
+    block.append(_activation(activation, alpha))
+    if dropout:
+        block.append(layers.Dropout(dropout))
+    return block
+
+
+def _assemble(inputs, body, name):
+    """A Sequential model for one input; a functional model over concat(inputs) for two."""
+    if len(inputs) == 1:
+        return keras.Sequential([inputs[0], *body], name=name)
+    x = layers.Concatenate(name="concat_condition")(list(inputs))
+    for layer in body:
+        x = layer(x)
+    return keras.Model(inputs, x, name=name)
+
+
 def build_generator(noise_dim: int = 10, image_shape=(28, 28, 1), *, units=(256, 512, 1024),
-                    alpha: float = 0.2, name: str = "generator") -> keras.Sequential:
-    """Noise (noise_dim,) to a flat image in [-1, 1] of prod(image_shape) values."""
-    model = keras.Sequential(name=name)
-    model.add(keras.Input(shape=(noise_dim,), name="noise"))
-    for n in units:
-        model.add(layers.Dense(n))
-        model.add(layers.LeakyReLU(negative_slope=alpha))
-    model.add(layers.Dense(math.prod(image_shape), activation="tanh"))
-    return model
+                    activation: str = "leaky_relu", alpha: float = 0.2, batch_norm: bool = False,
+                    bn_momentum: float = 0.8, dropout: float = 0.0, num_classes: int | None = None,
+                    branches: tuple[int, int] | None = None, name: str = "generator") -> keras.Model:
+    """Noise (noise_dim,) [and a one-hot label] to a flat image in [-1, 1] of prod(image_shape) values.
+
+    `batch_norm` puts BatchNorm after every hidden activation but the first (seeds/004's
+    `block(latent_dim, 128, normalize=False)`). `dropout` follows every hidden layer, never the
+    output. `branches=(nz, ny)` is the cGAN paper's layout (z -> nz and y -> ny units, ReLU, then
+    concatenated) instead of concatenating z and y first.
+    """
+    noise = keras.Input(shape=(noise_dim,), name="noise")
+    inputs = [noise] if num_classes is None else [noise, keras.Input(shape=(num_classes,), name="label")]
+    body = []
+    for i, n in enumerate(units):
+        body += _dense_block(n, activation=activation, alpha=alpha, batch_norm=batch_norm and i > 0,
+                             bn_momentum=bn_momentum, dropout=dropout)
+    body.append(layers.Dense(math.prod(image_shape), activation="tanh"))
+    if branches is None:
+        return _assemble(inputs, body, name)
+    if num_classes is None:
+        raise ValueError("branches=(nz, ny) needs num_classes")
+    z = layers.Dense(branches[0], activation="relu", name="noise_branch")(inputs[0])
+    y = layers.Dense(branches[1], activation="relu", name="label_branch")(inputs[1])
+    x = layers.Concatenate(name="concat_branches")([z, y])
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    for layer in body:
+        x = layer(x)
+    return keras.Model(inputs, x, name=name)
 
 
 def build_discriminator(image_shape=(28, 28, 1), *, units=(1024, 512, 256), alpha: float = 0.2,
-                        dropout: float = 0.3, name: str = "discriminator") -> keras.Sequential:
-    """A flat image to the probability that it is real."""
-    model = keras.Sequential(name=name)
-    model.add(keras.Input(shape=(math.prod(image_shape),), name="image"))
+                        dropout: float = 0.3, first_init="deck", output_activation: str | None = "sigmoid",
+                        num_classes: int | None = None, name: str = "discriminator") -> keras.Model:
+    """A flat image [and a one-hot label] to the probability that it is real (or to a score, for
+    `output_activation=None`: a least-squares discriminator or a Wasserstein critic).
+
+    `first_init="deck"` is the slide deck's RandomNormal(stddev=0.02) on the first kernel.
+    """
+    image = keras.Input(shape=(math.prod(image_shape),), name="image")
+    inputs = [image] if num_classes is None else [image, keras.Input(shape=(num_classes,), name="label")]
+    body = []
     for i, n in enumerate(units):
-        init = keras.initializers.RandomNormal(stddev=0.02) if i == 0 else "glorot_uniform"
-        model.add(layers.Dense(n, kernel_initializer=init))
+        init = keras.initializers.RandomNormal(stddev=0.02) if i == 0 and first_init == "deck" else "glorot_uniform"
+        body += _dense_block(n, activation="leaky_relu", alpha=alpha, dropout=dropout, init=init)
+    body.append(layers.Dense(1, activation=output_activation))
+    return _assemble(inputs, body, name)
+
+
+def _conv_init():
+    return keras.initializers.RandomNormal(stddev=0.02)  # Radford et al. 2016, section 4
+
+
+def build_dcgan_generator(noise_dim: int = 100, image_shape=(28, 28, 1), *, filters: int = 128,
+                          alpha: float = 0.2, bn_momentum: float = 0.8, name: str = "generator") -> keras.Sequential:
+    """DCGAN generator as seeds/004: project z to (s/4, s/4, filters), BatchNorm, then twice
+    upsample + 3x3 conv + BatchNorm + LeakyReLU(0.2) (filters, then filters/2), and a 3x3 conv to
+    the image's channels with tanh. Outputs (H, W, C) images; H and W must be multiples of 4."""
+    h, w, c = image_shape
+    if h % 4 or w % 4:
+        raise ValueError(f"the DCGAN generator needs a height and width divisible by 4. Received: {image_shape}")
+    return keras.Sequential([
+        keras.Input(shape=(noise_dim,), name="noise"),
+        layers.Dense((h // 4) * (w // 4) * filters, kernel_initializer=_conv_init()),
+        layers.Reshape((h // 4, w // 4, filters)),
+        layers.BatchNormalization(momentum=bn_momentum),
+        layers.UpSampling2D(),
+        layers.Conv2D(filters, 3, padding="same", kernel_initializer=_conv_init()),
+        layers.BatchNormalization(momentum=bn_momentum),
+        layers.LeakyReLU(negative_slope=alpha),
+        layers.UpSampling2D(),
+        layers.Conv2D(filters // 2, 3, padding="same", kernel_initializer=_conv_init()),
+        layers.BatchNormalization(momentum=bn_momentum),
+        layers.LeakyReLU(negative_slope=alpha),
+        layers.Conv2D(c, 3, padding="same", activation="tanh", kernel_initializer=_conv_init()),
+    ], name=name)
+
+
+def build_dcgan_discriminator(image_shape=(28, 28, 1), *, filters=(16, 32, 64, 128), alpha: float = 0.2,
+                              dropout: float = 0.25, bn_momentum: float = 0.8,
+                              output_activation: str | None = "sigmoid",
+                              name: str = "discriminator") -> keras.Sequential:
+    """DCGAN discriminator as seeds/004: blocks of 3x3 stride-2 conv, LeakyReLU(0.2),
+    channel dropout (Dropout2d) and BatchNorm (not in the first block), then a dense output."""
+    model = keras.Sequential([keras.Input(shape=tuple(image_shape), name="image")], name=name)
+    for i, f in enumerate(filters):
+        model.add(layers.Conv2D(f, 3, strides=2, padding="same", kernel_initializer=_conv_init()))
         model.add(layers.LeakyReLU(negative_slope=alpha))
-        model.add(layers.Dropout(dropout))
-    model.add(layers.Dense(1, activation="sigmoid"))
+        model.add(layers.SpatialDropout2D(dropout))
+        if i > 0:
+            model.add(layers.BatchNormalization(momentum=bn_momentum))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(1, activation=output_activation))
     return model

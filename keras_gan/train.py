@@ -40,16 +40,35 @@ def fixed_noise(config: TrainConfig) -> np.ndarray:
     return make_noise(rng, config.sample_rows * config.sample_cols, config.noise_dim, config.noise)
 
 
-def build_gan(config: TrainConfig, image_shape):
-    from keras_gan import networks
-    from keras_gan.gan import GAN
+def fixed_labels(config: TrainConfig, num_classes: int) -> np.ndarray:
+    """Labels of a conditional model's sample grid: row r shows class r (seeds/002's class grid)."""
+    return np.repeat(np.arange(config.sample_rows) % num_classes, config.sample_cols)
+
+
+def make_optimizer(config: TrainConfig, preset):
+    import keras
+
     from keras_gan.optimizers import FusedAdam
 
-    generator = networks.build_generator(config.noise_dim, image_shape)
-    discriminator = networks.build_discriminator(image_shape)
-    return GAN(generator, discriminator, label_smoothing=config.label_smoothing,
-               d_optimizer=FusedAdam(config.learning_rate, beta_1=config.beta_1),
-               g_optimizer=FusedAdam(config.learning_rate, beta_1=config.beta_1))
+    if preset.optimizer == "rmsprop":
+        # rho 0.99: the decay of the WGAN authors' RMSProp (PyTorch's default alpha).
+        return keras.optimizers.RMSprop(config.learning_rate, rho=0.99)
+    return FusedAdam(config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2,
+                     weight_decay=config.weight_decay or None)
+
+
+def build_gan(config: TrainConfig, image_shape, num_classes: int = 10):
+    from keras_gan import presets
+    from keras_gan.gan import GAN
+
+    preset = presets.get(config.model)
+    generator, discriminator = presets.build_networks(
+        preset, noise_dim=config.noise_dim, image_shape=image_shape, num_classes=num_classes,
+        dcgan_filters=config.dcgan_filters, cgan_layout=config.cgan_layout)
+    return GAN(generator, discriminator, loss=preset.loss, penalty=preset.penalty,
+               label_smoothing=config.label_smoothing, clip_value=config.clip_value,
+               gp_weight=config.gp_weight, d_optimizer=make_optimizer(config, preset),
+               g_optimizer=make_optimizer(config, preset))
 
 
 def prepare_run_dir(config: TrainConfig, resume: bool) -> str:
@@ -90,7 +109,7 @@ def _csv(header: str, rows) -> str:
     return header + "\n" + "".join(",".join(str(v) for v in row) + "\n" for row in rows)
 
 
-def _write_outputs(run_dir, config, gan, history, epoch, steps, image_shape, noise, sample_now):
+def _write_outputs(run_dir, config, gan, history, epoch, steps, image_shape, noise, labels, sample_now):
     from keras_gan import plots
     from keras_gan.generate import save_network
 
@@ -106,7 +125,7 @@ def _write_outputs(run_dir, config, gan, history, epoch, steps, image_shape, noi
     save_network(gan.discriminator_for_export(), os.path.join(run_dir, "discriminator.keras"))
     if sample_now:
         title = f"{config.model} GAN on {config.dataset}, epoch {epoch}"
-        plots.sample_grid(gan.sample(noise), image_shape,
+        plots.sample_grid(gan.sample(noise, labels), image_shape,
                           os.path.join(run_dir, "samples", f"epoch_{epoch:03d}.png"),
                           rows=config.sample_rows, cols=config.sample_cols, title=title)
         plots.loss_curves(d, g, os.path.join(run_dir, "loss_curves.png"), steps_per_epoch=steps,
@@ -115,8 +134,9 @@ def _write_outputs(run_dir, config, gan, history, epoch, steps, image_shape, noi
 
 def train(config: TrainConfig, *, resume: bool = False, log=print) -> dict:
     """Trains `config` into its run directory and returns the history (losses per step and epoch)."""
-    from keras_gan import data
+    from keras_gan import data, presets
 
+    preset = presets.get(config.model)
     run_dir = prepare_run_dir(config, resume)
     spec = data.get_spec(config.dataset)
     arrays = data.load_arrays(config.dataset, config.data_dir)
@@ -124,16 +144,22 @@ def train(config: TrainConfig, *, resume: bool = False, log=print) -> dict:
     if config.batch_size > num_train:
         raise ConfigError(f"--batch_size={config.batch_size} is larger than the {num_train} training "
                           f"images of {config.dataset} ({arrays.source}).")
-    steps = num_train // config.batch_size
+    # One step = n_critic D updates, each on its own real batch, then one G update.
+    steps = num_train // config.batch_size // config.n_critic
+    if steps == 0:
+        raise ConfigError(f"--n_critic={config.n_critic} batches of {config.batch_size} do not fit in the "
+                          f"{num_train} training images of {config.dataset}.")
     if config.steps_per_epoch:
         steps = min(steps, config.steps_per_epoch)
-    log(f"{config.dataset}: {num_train} training images from {arrays.source}; "
-        f"{steps} steps of {config.batch_size} per epoch; writing to {run_dir}")
+    per_step = f"{config.n_critic} D updates and 1 G update" if config.n_critic > 1 else "batch"
+    log(f"{config.dataset}: {num_train} training images from {arrays.source}; {config.model} "
+        f"({preset.summary}); {steps} steps ({per_step} of {config.batch_size}) per epoch; writing to {run_dir}")
 
     import keras
 
     keras.utils.set_random_seed(config.seed)
-    gan = build_gan(config, spec.image_shape)
+    num_classes = len(spec.class_names)
+    gan = build_gan(config, spec.image_shape, num_classes)
     history = {"d_loss": [], "g_loss": [], "epochs": []}
     start = 1
     if resume:
@@ -143,21 +169,34 @@ def train(config: TrainConfig, *, resume: bool = False, log=print) -> dict:
         log(f"resuming from the checkpoint of epoch {meta['epoch']}")
     checkpoint.write_text(os.path.join(run_dir, CONFIG_FILE), config.to_json())
 
-    pipeline = data.Pipeline(arrays.x_train)
+    pipeline = data.Pipeline(arrays.x_train, arrays.y_train if preset.conditional else None,
+                             flatten=not preset.convolutional)
     noise = fixed_noise(config)
+    noise_labels = fixed_labels(config, num_classes) if preset.conditional else None
     interactive = sys.stdout.isatty()
+
+    def draw(rng):
+        return make_noise(rng, config.batch_size, config.noise_dim, config.noise)
+
+    def draw_labels(rng):
+        return rng.integers(0, num_classes, config.batch_size) if preset.conditional else None
+
     for epoch in range(start, config.epochs + 1):
         rng = np.random.default_rng([config.seed, epoch])
-        batches = pipeline.epoch(batch_size=config.batch_size, seed=config.seed, epoch=epoch, steps=steps)
+        batches = iter(pipeline.epoch(batch_size=config.batch_size, seed=config.seed, epoch=epoch,
+                                      steps=steps * config.n_critic))
         bar = keras.utils.Progbar(steps, verbose=1 if interactive else 0, unit_name="step",
                                   stateful_metrics=["d_loss", "g_loss"])
         started = time.perf_counter()
         d_epoch, g_epoch = [], []
         d_total = g_total = 0.0
-        for step, real in enumerate(batches, 1):
-            d_loss, g_loss = gan.train_step(
-                real, make_noise(rng, config.batch_size, config.noise_dim, config.noise),
-                make_noise(rng, config.batch_size, config.noise_dim, config.noise))
+        for step in range(1, steps + 1):
+            d_losses = []
+            for _ in range(config.n_critic):
+                real, labels = next(batches) if preset.conditional else (next(batches), None)
+                d_losses.append(gan.discriminator_step(real, draw(rng), labels, draw_labels(rng)))
+            d_loss = float(np.mean(d_losses))
+            g_loss = gan.generator_step(draw(rng), draw_labels(rng))
             d_epoch.append(d_loss)
             g_epoch.append(g_loss)
             d_total, g_total = d_total + d_loss, g_total + g_loss
@@ -166,15 +205,16 @@ def train(config: TrainConfig, *, resume: bool = False, log=print) -> dict:
         seconds = time.perf_counter() - started
         history["d_loss"] += d_epoch
         history["g_loss"] += g_epoch
+        images = steps * config.n_critic * config.batch_size
         record = {"epoch": epoch, "d_loss": float(np.mean(d_epoch)), "g_loss": float(np.mean(g_epoch)),
-                  "seconds": seconds, "images_per_second": steps * config.batch_size / seconds,
-                  "rss_mb": rss_mb()}
+                  "seconds": seconds, "images_per_second": images / seconds, "rss_mb": rss_mb()}
         history["epochs"].append(record)
         log(f"epoch {epoch}/{config.epochs}: d_loss {record['d_loss']:.4f}, g_loss {record['g_loss']:.4f} "
             f"(means over {steps} steps) | {seconds:.1f} s, {record['images_per_second']:.0f} img/s | "
             f"rss {record['rss_mb']:.0f} MiB")
         sample_now = epoch == 1 or epoch % config.sample_every == 0 or epoch == config.epochs
-        _write_outputs(run_dir, config, gan, history, epoch, steps, spec.image_shape, noise, sample_now)
+        _write_outputs(run_dir, config, gan, history, epoch, steps, spec.image_shape, noise, noise_labels,
+                       sample_now)
         checkpoint.save(run_dir, gan.get_state(), {"epoch": epoch, "history": history})
     log(f"done: {run_dir} (peak rss {peak_rss_mb():.0f} MiB)")
     return history
@@ -183,24 +223,40 @@ def train(config: TrainConfig, *, resume: bool = False, log=print) -> dict:
 # --- command line --------------------------------------------------------------------------------
 
 def define_flags() -> flags.FlagValues:
+    from keras_gan.presets import PRESETS
+
     fv = flags.FlagValues()
-    d = TrainConfig()
-    flags.DEFINE_string("dataset", d.dataset, "mnist, fashion_mnist or cifar10.", flag_values=fv)
-    flags.DEFINE_string("data_dir", None, "Folder with IDX files or an .npz (tried first).", flag_values=fv)
-    flags.DEFINE_string("model", d.model, "Which GAN: vanilla (the Keras slide deck).", flag_values=fv)
-    flags.DEFINE_integer("epochs", d.epochs, "Epochs to train (in all, counting resumed ones).", flag_values=fv)
-    flags.DEFINE_integer("batch_size", d.batch_size, "Real images per step.", flag_values=fv)
-    flags.DEFINE_integer("noise_dim", d.noise_dim, "Dimension of the generator's noise input.", flag_values=fv)
-    flags.DEFINE_string("noise", d.noise, "uniform (in [-1, 1], as the deck) or normal.", flag_values=fv)
-    flags.DEFINE_float("learning_rate", d.learning_rate, "Adam learning rate (both models).", flag_values=fv)
-    flags.DEFINE_float("beta_1", d.beta_1, "Adam beta_1 (both models).", flag_values=fv)
-    flags.DEFINE_float("label_smoothing", d.label_smoothing, "Target for real images in D's step.",
-                       flag_values=fv)
-    flags.DEFINE_integer("seed", d.seed, "Seed of weights, noise, dropout and shuffling.", flag_values=fv)
-    flags.DEFINE_string("output_dir", "", "Run directory (default runs/MODEL_DATASET).", flag_values=fv)
-    flags.DEFINE_integer("steps_per_epoch", None, "Cut epochs short, for quick looks.", flag_values=fv)
-    flags.DEFINE_integer("sample_every", d.sample_every, "Sample grid every K epochs (and epoch 1, last).",
-                         flag_values=fv)
+    d = TrainConfig.__dataclass_fields__
+    preset = " (default: the model's preset)"
+
+    def define(kind, name, help_text):
+        default = d[name].default
+        getattr(flags, "DEFINE_" + kind)(name, default, help_text + (preset if default is None else ""),
+                                          flag_values=fv)
+
+    define("string", "dataset", "mnist, fashion_mnist or cifar10.")
+    define("string", "data_dir", "Folder with IDX files or an .npz (tried first).")
+    define("string", "model", "Which GAN: " + ", ".join(PRESETS) + " (keras_gan/presets.py).")
+    define("integer", "epochs", "Epochs to train (in all, counting resumed ones)")
+    define("integer", "batch_size", "Real images per D update")
+    define("integer", "noise_dim", "Dimension of the generator's noise input")
+    define("string", "noise", "uniform (in [-1, 1], as the deck) or normal")
+    define("float", "learning_rate", "Learning rate of both optimizers")
+    define("float", "beta_1", "Adam beta_1 (both models)")
+    define("float", "beta_2", "Adam beta_2 (both models)")
+    define("float", "weight_decay", "Adam weight decay (decoupled, Keras's)")
+    define("float", "label_smoothing", "Target for real images in D's step; 1 for none")
+    define("integer", "n_critic", "D (critic) updates per G update")
+    define("float", "clip_value", "wgan: critic weights are clipped to [-clip_value, clip_value].")
+    define("float", "gp_weight", "wgan_gp: the gradient penalty's lambda.")
+    define("integer", "dcgan_filters", "dcgan: filters of the generator's first convolution.")
+    define("string", "cgan_layout", "cgan: concat (z and y concatenated first) or paper (z->200, y->1000).")
+    define("integer", "seed", "Seed of weights, noise, dropout and shuffling.")
+    define("string", "output_dir", "Run directory (default runs/MODEL_DATASET).")
+    define("integer", "steps_per_epoch", "Cut epochs short, for quick looks.")
+    define("integer", "sample_every", "Sample grid every K epochs (and epoch 1, last)")
+    define("integer", "sample_rows", "Rows of the sample grid")
+    define("integer", "sample_cols", "Columns of the sample grid")
     flags.DEFINE_boolean("resume", False, "Continue the run in --output_dir from its checkpoint.",
                          flag_values=fv)
     flags.DEFINE_boolean("dry_run", False, "Print the resolved configuration and exit.", flag_values=fv)

@@ -64,7 +64,7 @@ def test_interrupted_run_resumes_exactly(idx_dir, tmp_path, monkeypatch):
     reference = train.train(small_config(idx_dir, tmp_path / "a", epochs=3), log=quiet)
 
     calls = {"n": 0}
-    real_step = GAN.train_step
+    real_step = GAN.generator_step
 
     def dies_in_epoch_3(self, *args):
         calls["n"] += 1
@@ -72,10 +72,10 @@ def test_interrupted_run_resumes_exactly(idx_dir, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real_step(self, *args)
 
-    monkeypatch.setattr(GAN, "train_step", dies_in_epoch_3)
+    monkeypatch.setattr(GAN, "generator_step", dies_in_epoch_3)
     with pytest.raises(KeyboardInterrupt):
         train.train(small_config(idx_dir, tmp_path / "b", epochs=3), log=quiet)
-    monkeypatch.setattr(GAN, "train_step", real_step)
+    monkeypatch.setattr(GAN, "generator_step", real_step)
     _, meta = checkpoint.load(str(tmp_path / "b"))
     assert meta["epoch"] == 2  # only the unfinished epoch is lost
     resumed = train.train(small_config(idx_dir, tmp_path / "b", epochs=3), resume=True, log=quiet)
@@ -225,6 +225,6 @@ def test_ctrl_c_before_the_first_checkpoint(idx_dir, tmp_path, monkeypatch, caps
     def interrupted(self, *args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(GAN, "train_step", interrupted)
+    monkeypatch.setattr(GAN, "generator_step", interrupted)
     code = train.main(["train", f"--data_dir={idx_dir}", f"--output_dir={tmp_path / 'r'}", "--batch_size=32"])
     assert code == 130 and "nothing was saved" in capsys.readouterr().err

@@ -1,0 +1,140 @@
+"""GAN losses under one contract: scores of real and generated images in, both players' losses out.
+
+    d_loss, g_loss = loss(d_real, d_fake, real_target=1.0)
+
+`d_real` and `d_fake` are D's outputs on a batch of real and of generated images (probabilities
+for the cross-entropy losses, unbounded scores for the others). `real_target` is the label of real
+images: 1, or 0.9 for one-sided label smoothing (Salimans et al. 2016), a number or one per
+sample. The generator step has no real batch and passes `d_real=None`; `d_loss` is then None.
+Both losses are minimised. Scores are reduced by their mean over the batch.
+
+The cross-entropy and least-squares discriminator losses average the real and the generated half,
+which is what Keras computes when D trains on `concat([real, fake])` as in the slide deck.
+
+`as_keras_losses` turns a contract function into the two `keras.losses.Loss` objects compiled into
+D (which sees `concat([real, fake])`, real first) and into the combined model.
+"""
+
+from typing import NamedTuple
+
+import keras
+from keras import ops
+
+
+class LossPair(NamedTuple):
+    d_loss: object
+    g_loss: object
+
+
+def _bce(target, p):
+    # Keras's own binary cross-entropy on probabilities (clipped to [1e-7, 1 - 1e-7]).
+    return ops.mean(ops.binary_crossentropy(ops.broadcast_to(ops.cast(target, p.dtype), ops.shape(p)), p))
+
+
+def minimax(d_real, d_fake, real_target=1.0) -> LossPair:
+    """The original GAN objective (Goodfellow et al. 2014, arXiv:1406.2661, eq. 1).
+
+    d_loss = 1/2 (E[-t log D(x) - (1 - t) log(1 - D(x))] + E[-log(1 - D(G(z)))])   (t = real_target)
+    g_loss = E[log(1 - D(G(z)))]          (saturating: its gradient vanishes when D wins)
+    """
+    g_loss = -_bce(0.0, d_fake)
+    if d_real is None:
+        return LossPair(None, g_loss)
+    return LossPair(0.5 * (_bce(real_target, d_real) + _bce(0.0, d_fake)), g_loss)
+
+
+def non_saturating(d_real, d_fake, real_target=1.0) -> LossPair:
+    """Goodfellow et al. 2014, section 3: G maximises log D(G(z)) instead. The slide deck's loss
+    (binary cross-entropy of the combined model against ones).
+
+    d_loss = as `minimax`
+    g_loss = E[-log D(G(z))]
+    """
+    g_loss = _bce(1.0, d_fake)
+    if d_real is None:
+        return LossPair(None, g_loss)
+    return LossPair(0.5 * (_bce(real_target, d_real) + _bce(0.0, d_fake)), g_loss)
+
+
+def least_squares(d_real, d_fake, real_target=1.0, *, a=0.0, c=1.0) -> LossPair:
+    """LSGAN (Mao et al. 2017, arXiv:1611.04076, eq. 2) with (a, b, c) = (0, 1, 1), b = real_target.
+
+    d_loss = 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2]
+    g_loss = 1/2 E[(D(G(z)) - c)^2]
+    D's output is linear (no sigmoid).
+    """
+    g_loss = 0.5 * ops.mean(ops.square(d_fake - c))
+    if d_real is None:
+        return LossPair(None, g_loss)
+    b = ops.cast(real_target, d_real.dtype)
+    return LossPair(0.5 * ops.mean(ops.square(d_real - b)) + 0.5 * ops.mean(ops.square(d_fake - a)), g_loss)
+
+
+def wasserstein(d_real, d_fake, real_target=None) -> LossPair:
+    """WGAN (Arjovsky et al. 2017, arXiv:1701.07875, Algorithm 1): the critic's estimate of the
+    earth-mover distance is E[D(x)] - E[D(G(z))]; the critic maximises it, G minimises -E[D(G(z))].
+
+    d_loss = E[D(G(z))] - E[D(x)]
+    g_loss = -E[D(G(z))]
+    The critic's output is linear; it needs a Lipschitz constraint (see keras_gan.penalties).
+    Label smoothing has no meaning here; `real_target` is ignored.
+    """
+    g_loss = -ops.mean(d_fake)
+    if d_real is None:
+        return LossPair(None, g_loss)
+    return LossPair(ops.mean(d_fake) - ops.mean(d_real), g_loss)
+
+
+LOSSES = {
+    "minimax": minimax,
+    "non_saturating": non_saturating,
+    "least_squares": least_squares,
+    "wasserstein": wasserstein,
+}
+# What D's last layer must output for each loss.
+OUTPUT_ACTIVATION = {"minimax": "sigmoid", "non_saturating": "sigmoid", "least_squares": None,
+                     "wasserstein": None}
+
+
+@keras.saving.register_keras_serializable(package="keras_gan")
+class DiscriminatorLoss(keras.losses.Loss):
+    """D's compiled loss: y_pred is D on concat([real, fake]) (real first, halves of equal size);
+    y_true holds the real images' targets in its first half (its second half, 0, is not read)."""
+
+    def __init__(self, loss: str, name="d_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.loss = loss
+        self.loss_fn = get(loss)
+
+    def get_config(self):
+        return {**super().get_config(), "loss": self.loss}
+
+    def call(self, y_true, y_pred):
+        n = ops.shape(y_pred)[0] // 2
+        return self.loss_fn(y_pred[:n], y_pred[n:], y_true[:n]).d_loss
+
+
+@keras.saving.register_keras_serializable(package="keras_gan")
+class GeneratorLoss(keras.losses.Loss):
+    """The combined model's compiled loss: y_pred is D(G(z)); y_true is not read."""
+
+    def __init__(self, loss: str, name="g_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.loss = loss
+        self.loss_fn = get(loss)
+
+    def get_config(self):
+        return {**super().get_config(), "loss": self.loss}
+
+    def call(self, y_true, y_pred):
+        return self.loss_fn(None, y_pred).g_loss
+
+
+def get(name: str):
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; choose one of: {', '.join(LOSSES)}")
+    return LOSSES[name]
+
+
+def as_keras_losses(name: str) -> tuple[keras.losses.Loss, keras.losses.Loss]:
+    return DiscriminatorLoss(name), GeneratorLoss(name)

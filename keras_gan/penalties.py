@@ -1,0 +1,81 @@
+"""Ways of keeping a Wasserstein critic (roughly) 1-Lipschitz.
+
+A penalty is a function with one signature,
+
+    term = penalty(critic, real, fake, labels=None, *, seed=None)
+
+returning a scalar added to the critic's loss in its own training step (`labels` is the one-hot
+condition of a conditional critic, the same for both halves; `seed` is a `keras.random`
+seed). Weight clipping is not a loss term: it is a constraint that the optimizer applies to every
+critic weight right after each of its updates (Keras runs `variable.constraint` after
+`apply_gradients`), so it never touches the generator step.
+"""
+
+import functools
+
+import keras
+from keras import ops
+
+
+def no_penalty(critic, real, fake, labels=None, *, seed=None):
+    """No term: the critic's loss is the adversarial loss alone."""
+    return 0.0
+
+
+def gradient_penalty(critic, real, fake, labels=None, *, seed=None, weight: float = 10.0, alpha=None):
+    """WGAN-GP (Gulrajani et al. 2017, arXiv:1704.00028, Algorithm 1, lambda = 10).
+
+    x_hat = alpha * x + (1 - alpha) * G(z),  alpha ~ U[0, 1], one coefficient per sample
+    term  = weight * E[(||grad_x_hat D(x_hat)||_2 - 1)^2],  the norm over all non-batch axes
+
+    `alpha` (shape (n,)) may be given, for tests; otherwise it is drawn with `seed`.
+    """
+    import tensorflow as tf
+
+    n = ops.shape(real)[0]
+    if alpha is None:
+        alpha = keras.random.uniform((n,), seed=seed)
+    alpha = ops.reshape(ops.cast(alpha, real.dtype), (-1,) + (1,) * (len(real.shape) - 1))
+    x_hat = alpha * real + (1.0 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat if labels is None else [x_hat, labels], training=True)
+    grads = tape.gradient(scores, x_hat)
+    axes = list(range(1, len(grads.shape)))
+    # The epsilon keeps the square root differentiable at a zero gradient.
+    norms = ops.sqrt(ops.sum(ops.square(grads), axis=axes) + 1e-12)
+    return weight * ops.mean(ops.square(norms - 1.0))
+
+
+@keras.saving.register_keras_serializable(package="keras_gan")
+class ClipWeights(keras.constraints.Constraint):
+    """Weight clipping (Arjovsky et al. 2017, Algorithm 1): w <- clip(w, -c, c) after each update."""
+
+    def __init__(self, clip_value: float = 0.01):
+        self.clip_value = float(clip_value)
+
+    def __call__(self, w):
+        return ops.clip(w, -self.clip_value, self.clip_value)
+
+    def get_config(self):
+        return {"clip_value": self.clip_value}
+
+
+def clip_weights(model: keras.Model, clip_value: float = 0.01) -> None:
+    """Puts `ClipWeights(clip_value)` on every trainable weight of `model` and clips them now."""
+    constraint = ClipWeights(clip_value)
+    for v in model.trainable_weights:
+        v.constraint = constraint
+        v.assign(constraint(v))
+
+
+PENALTIES = ("none", "weight_clipping", "gradient_penalty")
+
+
+def loss_term(name: str, gp_weight: float = 10.0):
+    """The loss-term function of penalty `name` (weight clipping adds none)."""
+    if name == "gradient_penalty":
+        return functools.partial(gradient_penalty, weight=gp_weight)
+    if name in ("none", "weight_clipping"):
+        return no_penalty
+    raise ValueError(f"unknown penalty {name!r}; choose one of: {', '.join(PENALTIES)}")

@@ -1,0 +1,101 @@
+"""Named presets: one per GAN of the family, each a paper's (or a seed document's) settings.
+
+A preset fixes the networks, the loss and the penalty, and gives defaults for the
+hyper-parameters; any hyper-parameter can still be changed by a flag (`TrainConfig` fields left at
+None take the preset's value). `python -m keras_gan.train --model=NAME` picks one.
+
+| preset          | source                           | networks                               | loss, penalty
+|-----------------|----------------------------------|----------------------------------------|------------------------------
+| vanilla         | seeds/003 (the Keras slide deck) | dense LeakyReLU G, dense D + dropout   | non-saturating
+| vanilla_fashion | seeds/000                        | dense ReLU G, dense D + dropout        | non-saturating
+| vanilla_bn      | seeds/001 and 004                | dense G with BatchNorm, dense D        | non-saturating
+| cgan            | seeds/002, Mirza & Osindero 2014 | label-conditioned dense G and D        | non-saturating
+| dcgan           | seeds/004, Radford et al. 2016   | upsample+conv G, strided conv D        | non-saturating
+| lsgan           | Mao et al. 2017                  | the deck's, D without sigmoid          | least squares (0, 1, 1)
+| wgan            | Arjovsky et al. 2017             | the deck's G, critic without dropout   | Wasserstein, weight clipping
+| wgan_gp         | Gulrajani et al. 2017            | the deck's G, critic without dropout   | Wasserstein, gradient penalty
+"""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    name: str
+    summary: str
+    loss: str = "non_saturating"
+    penalty: str = "none"
+    optimizer: str = "adam"          # adam (both models) or rmsprop
+    conditional: bool = False
+    convolutional: bool = False      # images travel as (H, W, C) instead of flat
+    generator: dict = dataclasses.field(default_factory=dict)      # keyword arguments of the builder
+    discriminator: dict = dataclasses.field(default_factory=dict)
+    defaults: dict = dataclasses.field(default_factory=dict)       # TrainConfig values
+
+    @property
+    def uses_label_smoothing(self) -> bool:
+        """Whether the loss has a label for real images (the Wasserstein loss has none)."""
+        return self.loss != "wasserstein"
+
+
+DECK = dict(noise_dim=10, noise="uniform", learning_rate=2e-4, beta_1=0.5, beta_2=0.999,
+            label_smoothing=0.9, epochs=50, batch_size=128, n_critic=1)
+
+PRESETS = {p.name: p for p in [
+    Preset("vanilla", "the Keras slide deck (seeds/003)", defaults=DECK),
+    Preset("vanilla_fashion", "seeds/000: noise 128 ~ N(0, 1), ReLU generator, 64 samples every 10 epochs",
+           generator=dict(activation="relu"), discriminator=dict(first_init="glorot"),
+           defaults={**DECK, "noise_dim": 128, "noise": "normal", "beta_1": 0.9, "epochs": 101,
+                     "sample_every": 10, "sample_rows": 8, "sample_cols": 8}),
+    Preset("vanilla_bn", "seeds/001 and 004: noise 100 ~ N(0, 1), BatchNorm in G, Adam with weight decay 8e-9",
+           generator=dict(units=(128, 256, 512, 1024), batch_norm=True),
+           discriminator=dict(units=(512, 256), dropout=0.0, first_init="glorot"),
+           defaults={**DECK, "noise_dim": 100, "noise": "normal", "weight_decay": 8e-9, "epochs": 300}),
+    Preset("cgan", "seeds/002, Mirza & Osindero 2014: one-hot labels into G and D; a class-grid figure",
+           conditional=True,
+           generator=dict(units=(256, 512, 1200), dropout=0.5),
+           discriminator=dict(units=(1024, 512, 256), first_init="glorot"),
+           defaults={**DECK, "noise_dim": 100, "noise": "normal", "epochs": 200,
+                     "sample_rows": 10, "sample_cols": 10}),
+    Preset("dcgan", "seeds/004, Radford et al. 2016: upsample+conv generator, strided-conv discriminator",
+           convolutional=True,
+           defaults={**DECK, "noise_dim": 100, "noise": "normal", "epochs": 25}),
+    Preset("lsgan", "Mao et al. 2017: least-squares losses with (a, b, c) = (0, 1, 1) on the deck's networks",
+           loss="least_squares", discriminator=dict(output_activation=None),
+           defaults={**DECK, "label_smoothing": 1.0}),
+    Preset("wgan", "Arjovsky et al. 2017: Wasserstein critic, weight clipping 0.01, n_critic 5, RMSProp 5e-5",
+           loss="wasserstein", penalty="weight_clipping", optimizer="rmsprop",
+           discriminator=dict(dropout=0.0, output_activation=None),
+           defaults={**DECK, "learning_rate": 5e-5, "label_smoothing": 1.0, "batch_size": 64,
+                     "n_critic": 5, "epochs": 100}),
+    Preset("wgan_gp", "Gulrajani et al. 2017: gradient penalty 10, n_critic 5, Adam(1e-4, 0.5, 0.9)",
+           loss="wasserstein", penalty="gradient_penalty",
+           discriminator=dict(dropout=0.0, output_activation=None),
+           defaults={**DECK, "learning_rate": 1e-4, "beta_1": 0.5, "beta_2": 0.9, "label_smoothing": 1.0,
+                     "batch_size": 64, "n_critic": 5, "epochs": 100}),
+]}
+
+
+def get(name: str) -> Preset:
+    from keras_gan.errors import ConfigError
+
+    if name not in PRESETS:
+        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def build_networks(preset: Preset, *, noise_dim: int, image_shape, num_classes: int = 10,
+                   dcgan_filters: int = 128, cgan_layout: str = "concat"):
+    """The preset's (generator, discriminator), not yet compiled."""
+    from keras_gan import networks
+
+    if preset.convolutional:
+        return (networks.build_dcgan_generator(noise_dim, image_shape, filters=dcgan_filters, **preset.generator),
+                networks.build_dcgan_discriminator(image_shape, **preset.discriminator))
+    g_kwargs, d_kwargs = dict(preset.generator), dict(preset.discriminator)
+    if preset.conditional:
+        g_kwargs["num_classes"] = d_kwargs["num_classes"] = num_classes
+        if cgan_layout == "paper":  # z -> 200, y -> 1000, concatenated (1200) -> the image
+            g_kwargs.update(branches=(200, 1000), units=())
+    return (networks.build_generator(noise_dim, image_shape, **g_kwargs),
+            networks.build_discriminator(image_shape, **d_kwargs))
