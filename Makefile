@@ -1,10 +1,12 @@
 # make test   - install everything (Debian data package included) and run the test suite
-# make train  - install everything and train the slide-deck GAN on Fashion-MNIST (offline)
+# make train  - install everything and train the slide-deck GAN on Fashion-MNIST (offline);
+#               MODEL=dcgan (or any preset of keras_gan/presets.py) trains another member of the family
 # make bench  - images per second of the training step against the deck's loop and the compute floor
 PYTHON ?= python3
 DATASET ?= fashion_mnist
-EPOCHS ?= 50
-RUN_DIR ?= runs/vanilla_$(DATASET)
+MODEL ?= vanilla
+EPOCHS ?=
+RUN_DIR ?= runs/$(MODEL)_$(DATASET)
 ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
@@ -26,7 +28,8 @@ test: install data
 
 # Re-running resumes an interrupted run (or finds it finished).
 train: install data
-	$(PYTHON) -m keras_gan.train --dataset=$(DATASET) --epochs=$(EPOCHS) --output_dir=$(RUN_DIR) \
+	$(PYTHON) -m keras_gan.train --model=$(MODEL) --dataset=$(DATASET) --output_dir=$(RUN_DIR) \
+		$(if $(EPOCHS),--epochs=$(EPOCHS)) \
 		$$([ -f $(RUN_DIR)/checkpoint.npz ] && echo --resume) $(ARGS)
 
 bench: install

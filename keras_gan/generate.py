@@ -3,9 +3,14 @@
     python -m keras_gan.generate --generator=runs/vanilla_fashion_mnist/generator.keras \\
         --num=24 --seed=1 --out=grid.png --npy=samples.npy
 
+    python -m keras_gan.generate --generator=runs/cgan_fashion_mnist/generator.keras --label=3
+    python -m keras_gan.generate --generator=runs/cgan_fashion_mnist/generator.keras   # class grid
+
 The noise distribution and image shape come from the run's config.json beside the generator when
 it is there; otherwise the noise is the slide deck's U(-1, 1) and the shape is inferred from the
 output size (784 -> 28x28x1, 3072 -> 32x32x3). `--noise` and `--image_shape` override both.
+A conditional generator (inputs: noise and a one-hot label) draws every sample of class `--label`,
+or, without it, a class grid: one row per class, `--cols` samples each (seeds/002's figure).
 """
 
 import json
@@ -45,9 +50,10 @@ def load_generator(path: str):
     except Exception as e:  # Keras raises many types for unreadable archives
         raise ModelFileError(f"cannot load {path} as a Keras model: {str(e).splitlines()[0][:300]}") from e
     inputs, outputs = model.inputs, model.outputs
-    if len(inputs) != 1 or len(inputs[0].shape) != 2 or len(outputs) != 1:
+    if len(inputs) not in (1, 2) or any(len(i.shape) != 2 for i in inputs) or len(outputs) != 1:
         raise ModelFileError(f"{path} is not a generator: it should take one noise vector per sample "
-                             f"(input shape (batch, noise_dim)); it takes {[tuple(i.shape) for i in inputs]}.")
+                             f"(input shape (batch, noise_dim)), and a one-hot label if conditional; "
+                             f"it takes {[tuple(i.shape) for i in inputs]}.")
     out_size = math.prod(outputs[0].shape[1:])
     if out_size == 1:
         raise ModelFileError(f"{path} outputs one number per sample: it is a discriminator, not a generator. "
@@ -87,13 +93,32 @@ def image_shape_for(model, config: dict, override: str = "") -> tuple[int, int, 
     raise ConfigError(f"cannot tell the image shape of {size} values; pass --image_shape=H,W,C.")
 
 
-def generate(model, num: int, seed: int, noise_kind: str = "uniform") -> np.ndarray:
-    """`num` samples in [-1, 1] from noise drawn with `seed`, flat as the generator makes them."""
+def num_classes(model) -> int | None:
+    """The number of classes of a conditional generator; None for an unconditional one."""
+    return int(model.inputs[1].shape[-1]) if len(model.inputs) == 2 else None
+
+
+def generate(model, num: int, seed: int, noise_kind: str = "uniform", labels=None) -> np.ndarray:
+    """`num` samples in [-1, 1] from noise drawn with `seed`, as the generator makes them (flat for
+    the dense generators). A conditional generator needs `labels`: `num` integer classes."""
     from keras_gan.train import make_noise
 
     noise = make_noise(np.random.default_rng(seed), num, int(model.inputs[0].shape[-1]), noise_kind)
-    return np.concatenate([np.asarray(model(noise[i:i + 1024], training=False))
-                           for i in range(0, num, 1024)])
+    classes = num_classes(model)
+    if classes is None and labels is not None:
+        raise ConfigError("this generator is not conditional: it takes no --label.")
+    if classes is not None:
+        if labels is None:
+            raise ConfigError(f"this generator is conditional: give it labels (0..{classes - 1}).")
+        labels = np.asarray(labels)
+        if labels.shape != (num,) or labels.min() < 0 or labels.max() >= classes:
+            raise ConfigError(f"labels must be {num} integers in 0..{classes - 1}.")
+        one_hot = np.eye(classes, dtype=np.float32)[labels]
+    out = []
+    for i in range(0, num, 1024):
+        x = noise[i:i + 1024] if classes is None else [noise[i:i + 1024], one_hot[i:i + 1024]]
+        out.append(np.asarray(model(x, training=False)))
+    return np.concatenate(out)
 
 
 def define_flags() -> flags.FlagValues:
@@ -108,6 +133,8 @@ def define_flags() -> flags.FlagValues:
     flags.DEFINE_integer("cols", 0, "Grid columns (default: 6 for 24 samples, else about sqrt(num)).",
                          flag_values=fv)
     flags.DEFINE_string("image_shape", "", "H,W,C when it cannot be inferred.", flag_values=fv)
+    flags.DEFINE_integer("label", None, "Conditional generators: the class of every sample "
+                         "(default: a class grid, one row per class).", flag_values=fv)
     return fv
 
 
@@ -122,7 +149,19 @@ def _body(fv) -> int:
         raise ConfigError(f"--noise must be uniform or normal. Received: {noise_kind!r}")
     model = load_generator(fv.generator)
     shape = image_shape_for(model, config, fv.image_shape)
-    samples = generate(model, fv.num, fv.seed, noise_kind).reshape((-1, *shape))
+    classes, labels, cols, num = num_classes(model), None, fv.cols, fv.num
+    if classes is None and fv.label is not None:
+        raise ConfigError(f"--label: {fv.generator} is not a conditional generator.")
+    if classes is not None:
+        if fv.label is not None and not 0 <= fv.label < classes:
+            raise ConfigError(f"--label must be in 0..{classes - 1}. Received: label={fv.label}")
+        if fv.label is not None:
+            labels = np.full(fv.num, fv.label)
+        else:  # the class grid: row r is class r (10 per class unless --num says otherwise)
+            num = fv.num if fv["num"].present else 10 * classes
+            cols = cols or max(1, num // classes)
+            labels = np.arange(num) // cols % classes
+    samples = generate(model, num, fv.seed, noise_kind, labels).reshape((-1, *shape))
     if fv.npy:
         with atomic_path(fv.npy, suffix=".npy") as tmp:
             np.save(tmp, samples)
@@ -130,9 +169,9 @@ def _body(fv) -> int:
     if fv.out:
         from keras_gan import plots
 
-        cols = fv.cols or (6 if fv.num == 24 else math.ceil(math.sqrt(fv.num)))
-        plots.sample_grid(samples, shape, fv.out, rows=math.ceil(fv.num / cols), cols=cols)
-        print(f"wrote {fv.out}: {fv.num} samples")
+        cols = cols or (6 if num == 24 else math.ceil(math.sqrt(num)))
+        plots.sample_grid(samples, shape, fv.out, rows=math.ceil(num / cols), cols=cols)
+        print(f"wrote {fv.out}: {num} samples" + ("" if labels is None else f" of classes {sorted(set(labels.tolist()))}"))
     return 0
 
 

@@ -96,3 +96,54 @@ def test_noise_distribution_comes_from_the_runs_config(run_dir, tmp_path):
     expected = generate.generate(model, 6, 2, "normal").reshape(6, 28, 28, 1)
     np.testing.assert_allclose(np.load(tmp_path / "s.npy"), expected, atol=1e-6)
     assert not np.allclose(expected, generate.generate(model, 6, 2, "uniform").reshape(6, 28, 28, 1))
+
+
+# --- conditional generators ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cgan_dir(idx_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("gen") / "cgan"
+    train.train(TrainConfig(model="cgan", dataset="mnist", data_dir=idx_dir, output_dir=str(out), epochs=1,
+                            batch_size=32, steps_per_epoch=2), log=lambda *_: None)
+    return out
+
+
+def test_conditional_generator_takes_a_label_in_a_fresh_process(cgan_dir, tmp_path):
+    cmd = [sys.executable, "-m", "keras_gan.generate", f"--generator={cgan_dir / 'generator.keras'}",
+           "--num=6", "--seed=2", "--label=3", "--out=", f"--npy={tmp_path / 's.npy'}"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    samples = np.load(tmp_path / "s.npy")
+    assert samples.shape == (6, 28, 28, 1)
+    model = keras.models.load_model(cgan_dir / "generator.keras")
+    noise = np.random.default_rng(2).standard_normal((6, 100)).astype("float32")  # config.json: normal
+    three = np.asarray(model([noise, np.eye(10, dtype="float32")[[3] * 6]])).reshape(samples.shape)
+    seven = np.asarray(model([noise, np.eye(10, dtype="float32")[[7] * 6]])).reshape(samples.shape)
+    np.testing.assert_allclose(samples, three, atol=1e-6)
+    assert not np.allclose(samples, seven, atol=1e-3)
+
+
+def test_class_grid_has_one_row_per_class(cgan_dir, tmp_path, capsys, monkeypatch):
+    grids = []
+    from keras_gan import plots
+
+    monkeypatch.setattr(plots, "sample_grid", lambda samples, shape, path, rows, cols, **kw: grids.append(
+        (samples, rows, cols)))
+    assert generate.main(["generate", f"--generator={cgan_dir / 'generator.keras'}", "--seed=1",
+                          f"--out={tmp_path / 'grid.png'}"]) == 0
+    samples, rows, cols = grids[0]
+    assert (len(samples), rows, cols) == (100, 10, 10)
+    model = generate.load_generator(str(cgan_dir / "generator.keras"))
+    labels = np.repeat(np.arange(10), 10)
+    np.testing.assert_allclose(samples.reshape(100, -1), generate.generate(model, 100, 1, "normal", labels), atol=1e-6)
+    assert "classes [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("which, args, message", [
+    ("cgan", ["--label=10"], "--label must be in 0..9"),
+    ("vanilla", ["--label=3"], "is not a conditional generator"),
+])
+def test_bad_labels(which, args, message, cgan_dir, run_dir, capsys):
+    path = (cgan_dir if which == "cgan" else run_dir) / "generator.keras"
+    assert generate.main(["generate", f"--generator={path}", "--out=", *args]) == 2
+    assert message in capsys.readouterr().err
