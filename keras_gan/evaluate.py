@@ -1,0 +1,181 @@
+"""Scores of generated images: `python -m keras_gan.evaluate`.
+
+    python -m keras_gan.evaluate train-classifier --dataset=fashion_mnist     # once; cached
+    python -m keras_gan.evaluate --generator=runs/dcgan_fashion_mnist/generator.keras \\
+        --dataset=fashion_mnist --num_samples=10000
+    python -m keras_gan.evaluate --images=samples.npy --dataset=fashion_mnist   # another tool's output
+    python -m keras_gan.evaluate --test_split --dataset=fashion_mnist           # the real data: the floor
+
+The generated (or given) images are compared with `--num_samples` images of the dataset's training
+split, through a feature network (keras_gan/metrics/features.py): the dataset's own classifier by
+default, or InceptionV3 with `--inception_weights=PATH`. A table is printed and the numbers are
+written as JSON (`--out`; by default metrics.json beside the generator). Metrics (`--metrics`):
+
+  fid        Fréchet distance of features (lower is better)
+  kid        kernel distance of features, mean and standard deviation over subsets (lower is better)
+  is         Inception Score of the class probabilities (higher is better; blind to the real data)
+  pr         improved precision and recall, k = 3 (higher is better)
+  dc         density and coverage, k = 5
+  likeness   Likeness Score on the images themselves (1 is best)
+  modes      classes covered by the classifier's predictions, KL to the real class frequencies, and
+             for conditional generators the fraction classified as the label asked for
+"""
+
+import json
+import math
+import os
+import sys
+
+import numpy as np
+from absl import flags
+
+from keras_gan.cli import run_cli
+from keras_gan.errors import ConfigError
+
+METRICS = ("fid", "kid", "is", "pr", "dc", "likeness", "modes")
+
+
+def parse_metrics(text: str) -> list[str]:
+    chosen = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in METRICS]
+    if unknown or not chosen:
+        raise ConfigError(f"--metrics: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(METRICS)}")
+    return chosen
+
+
+def score(real_images, fake_images, network, *, metrics=METRICS, real_labels=None, fake_labels=None,
+          num_classes: int = 10, seed: int = 0, progress: bool = False) -> dict:
+    """Every metric of `metrics` for images in [-1, 1], (n, H, W, C); returns a flat dict."""
+    from keras_gan import metrics as m
+
+    out = {}
+    real_f, real_p = network(real_images, progress=progress)
+    fake_f, fake_p = network(fake_images, progress=progress)
+    if "fid" in metrics:
+        out["fid"] = m.fid(real_f, fake_f)
+    if "kid" in metrics:
+        out["kid"], out["kid_std"] = m.kid(real_f, fake_f, subsets=100, subset_size=min(1000, len(fake_f)), seed=seed)
+    if "is" in metrics:
+        out["is"], out["is_std"] = m.inception_score(fake_p, splits=min(10, len(fake_p)))
+    if "pr" in metrics:
+        out["precision"], out["recall"] = m.precision_recall(real_f, fake_f)
+    if "dc" in metrics:
+        out["density"], out["coverage"] = m.density_coverage(real_f, fake_f)
+    if "likeness" in metrics:
+        out["likeness"] = m.likeness_score(real_images, fake_images, seed=seed)
+    if "modes" in metrics and network.name == "classifier":
+        frequencies = (np.bincount(real_labels, minlength=num_classes) if real_labels is not None
+                       else np.ones(num_classes))
+        modes = m.mode_coverage(fake_p, frequencies)
+        out.update({"classes_covered": modes["classes_covered"], "mode_kl": modes["kl_to_real"],
+                    "class_histogram": modes["histogram"]})
+        if fake_labels is not None:
+            out["label_accuracy"] = m.conditional_accuracy(fake_p, fake_labels)
+    return out
+
+
+def format_table(results: dict) -> str:
+    rows = [(k, v) for k, v in results.items() if isinstance(v, (int, float)) and not k.endswith("_std")]
+    lines = []
+    for k, v in rows:
+        std = results.get(k + "_std")
+        value = f"{v:.4f}" if isinstance(v, float) else str(v)
+        lines.append(f"  {k:<16} {value}" + (f" ± {std:.4f}" if std is not None else ""))
+    return "\n".join(lines)
+
+
+def define_flags() -> flags.FlagValues:
+    fv = flags.FlagValues()
+    flags.DEFINE_string("generator", None, "A generator.keras to sample from.", flag_values=fv)
+    flags.DEFINE_string("images", None, "An .npy of images in [-1, 1] (N, H, W, C) or flat, to score instead.",
+                        flag_values=fv)
+    flags.DEFINE_boolean("test_split", False, "Score the dataset's real test split (the floor).", flag_values=fv)
+    flags.DEFINE_string("dataset", None, "mnist, fashion_mnist or cifar10 (default: the run's).", flag_values=fv)
+    flags.DEFINE_string("data_dir", None, "Folder with the dataset's files (tried first).", flag_values=fv)
+    flags.DEFINE_integer("num_samples", 10000, "Generated and real samples to compare.", flag_values=fv)
+    flags.DEFINE_string("metrics", ",".join(METRICS), "Which metrics, comma-separated.", flag_values=fv)
+    flags.DEFINE_string("inception_weights", None, "InceptionV3 weights (.h5) to use as the feature network.",
+                        flag_values=fv)
+    flags.DEFINE_integer("seed", 0, "Seed of the noise and of the real subset.", flag_values=fv)
+    flags.DEFINE_string("out", None, "JSON file to write (default: metrics.json beside the generator).",
+                        flag_values=fv)
+    flags.DEFINE_integer("epochs", 5, "train-classifier: epochs.", flag_values=fv)
+    return fv
+
+
+def _body(fv, argv_rest) -> int:
+    from keras_gan import data
+    from keras_gan.checkpoint import write_text
+    from keras_gan.generate import generate, load_generator, num_classes, run_config
+    from keras_gan.metrics import features
+
+    if argv_rest == ["train-classifier"]:
+        if not fv.dataset:
+            raise ConfigError("train-classifier needs --dataset.")
+        features.train_classifier(fv.dataset, fv.data_dir, epochs=fv.epochs)
+        return 0
+    if argv_rest:
+        raise ConfigError(f"unexpected arguments: {' '.join(argv_rest)} (the one command is train-classifier)")
+    chosen = parse_metrics(fv.metrics)
+    sources = [bool(fv.generator), bool(fv.images), fv.test_split]
+    if sum(sources) != 1:
+        raise ConfigError("give exactly one of --generator=PATH.keras, --images=PATH.npy or --test_split.")
+    if fv.num_samples < 10:
+        raise ConfigError(f"--num_samples must be at least 10. Received: num_samples={fv.num_samples}")
+    config = run_config(fv.generator) if fv.generator else {}
+    dataset = fv.dataset or config.get("dataset")
+    if not dataset:
+        raise ConfigError("--dataset is required (no run config.json beside the generator names one).")
+    spec = data.get_spec(dataset)
+    arrays = data.load_arrays(dataset, fv.data_dir or config.get("data_dir"))
+    rng = np.random.default_rng(fv.seed)
+    n_real = min(fv.num_samples, len(arrays.x_train))
+    pick = rng.choice(len(arrays.x_train), n_real, replace=False)
+    real, real_labels = data.to_unit_range(arrays.x_train[pick]), arrays.y_train[pick]
+    fake_labels = None
+    if fv.generator:
+        model = load_generator(fv.generator)
+        classes = num_classes(model)
+        if classes is not None:
+            fake_labels = np.arange(fv.num_samples) % classes
+        fake = generate(model, fv.num_samples, fv.seed + 1, config.get("noise", "uniform"), fake_labels)
+        what = f"{fv.num_samples} samples of {fv.generator}"
+    elif fv.images:
+        try:
+            fake = np.load(fv.images, allow_pickle=False).astype(np.float32)
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"--images={fv.images}: cannot read it as an .npy array ({e})") from e
+        if fake.size % math.prod(spec.image_shape) or fake.min() < -1.001 or fake.max() > 1.001:
+            raise ConfigError(f"--images must hold {dataset} images {spec.image_shape} with values in [-1, 1]; "
+                              f"got shape {fake.shape}, range [{fake.min():.3g}, {fake.max():.3g}].")
+        what = f"{len(fake.reshape(-1, *spec.image_shape))} images of {fv.images}"
+    else:
+        n = min(fv.num_samples, len(arrays.x_test))
+        fake = data.to_unit_range(arrays.x_test[:n])
+        what = f"{n} real images of the {dataset} test split"
+    fake = fake.reshape((-1, *spec.image_shape))
+    network = (features.inception(fv.inception_weights, spec.image_shape) if fv.inception_weights
+               else features.classifier(dataset, fv.data_dir))
+    print(f"scoring {what} against {n_real} training images; feature network: {network.description}")
+    results = score(real, fake, network, metrics=chosen, real_labels=real_labels, fake_labels=fake_labels,
+                    num_classes=len(spec.class_names), seed=fv.seed, progress=sys.stdout.isatty())
+    results = {"dataset": dataset, "evaluated": what, "real_samples": n_real, "generated_samples": len(fake),
+               "feature_network": network.description, **results}
+    print(format_table(results))
+    out = fv.out or (os.path.join(os.path.dirname(os.path.abspath(fv.generator)), "metrics.json")
+                     if fv.generator else None)
+    if out:
+        write_text(out, json.dumps(results, indent=2))
+        print(f"wrote {out}")
+    return 0
+
+
+def main(argv=None) -> int:
+    argv = sys.argv if argv is None else argv
+    rest = [a for a in argv[1:] if not a.startswith("-")]
+    flags_only = [argv[0]] + [a for a in argv[1:] if a.startswith("-")]
+    return run_cli(flags_only, define_flags, lambda fv: _body(fv, rest))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

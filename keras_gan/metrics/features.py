@@ -1,0 +1,161 @@
+"""Feature networks: the images-to-features step in front of FID, KID, IS and the manifold metrics.
+
+Two are available:
+
+* `classifier` (the default for MNIST-like data; TF-GAN's `mnist_score` / `mnist_frechet_distance`
+  idea): a small convolutional classifier that this package trains on the dataset's own training
+  split, once, and keeps as `.keras` in a cache folder. Its features are the 128 activations before
+  the softmax; its probabilities feed the Inception Score and mode coverage. Its test accuracy is
+  stored beside it and printed with every evaluation: it is the floor of what its scores can tell.
+* `inception` (`--inception_weights=PATH`): Keras's InceptionV3 with weights the user supplies,
+  images resized to 299x299 and grey ones repeated to three channels; features are the 2048
+  pool activations, probabilities its 1000-way softmax. These are the features papers report FID
+  and IS on.
+
+Numbers from the two are on different scales and must never be compared with each other.
+"""
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+
+from keras_gan.errors import ConfigError, ModelFileError
+
+FEATURES_LAYER = "features"
+BATCH = 500
+
+
+def cache_dir() -> str:
+    """Where trained classifiers are kept: $KERAS_GAN_CACHE, else ~/.cache/keras_gan."""
+    return os.environ.get("KERAS_GAN_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "keras_gan")
+
+
+def build_classifier(image_shape, num_classes: int = 10):
+    """Two conv blocks (32 and 64 filters, BatchNorm, max-pooling), a 128-unit feature layer."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential([
+        keras.Input(shape=tuple(image_shape), name="image"),
+        layers.Conv2D(32, 3, padding="same"), layers.BatchNormalization(), layers.ReLU(), layers.MaxPooling2D(),
+        layers.Conv2D(64, 3, padding="same"), layers.BatchNormalization(), layers.ReLU(), layers.MaxPooling2D(),
+        layers.Flatten(), layers.Dropout(0.3),
+        layers.Dense(128, activation="relu", name=FEATURES_LAYER), layers.Dropout(0.3),
+        layers.Dense(num_classes, activation="softmax", name="probabilities"),
+    ], name="classifier")
+
+
+@dataclasses.dataclass
+class FeatureNetwork:
+    """Maps images in [-1, 1], (n, H, W, C), to (features, class probabilities), in batches."""
+
+    name: str
+    model: object            # a Keras model with outputs [features, probabilities]
+    image_shape: tuple
+    description: str
+    preprocess: object = None
+
+    def __call__(self, images, batch_size: int = BATCH, progress: bool = False):
+        import keras
+
+        images = np.asarray(images, np.float32).reshape((-1, *self.image_shape))
+        feats, probs = [], []
+        bar = keras.utils.Progbar(len(images), verbose=1 if progress else 0, unit_name="image")
+        for i in range(0, len(images), batch_size):
+            x = images[i:i + batch_size]
+            if self.preprocess is not None:
+                x = self.preprocess(x)
+            f, p = self.model(x, training=False)
+            feats.append(np.asarray(f, np.float64))
+            probs.append(np.asarray(p, np.float64))
+            bar.update(min(i + batch_size, len(images)))
+        return np.concatenate(feats), np.concatenate(probs)
+
+
+def _two_outputs(model):
+    import keras
+
+    return keras.Model(model.inputs[0], [model.get_layer(FEATURES_LAYER).output, model.outputs[0]])
+
+
+def classifier_path(dataset: str) -> str:
+    return os.path.join(cache_dir(), f"classifier_{dataset}.keras")
+
+
+def train_classifier(dataset: str, data_dir: str | None = None, *, epochs: int = 5, seed: int = 0,
+                     log=print) -> tuple[str, float]:
+    """Trains the classifier on `dataset`'s training split, saves it in the cache and returns
+    (path, test accuracy)."""
+    import keras
+
+    from keras_gan import data
+    from keras_gan.checkpoint import write_text
+    from keras_gan.generate import save_network
+
+    spec = data.get_spec(dataset)
+    arrays = data.load_arrays(dataset, data_dir)
+    keras.utils.set_random_seed(seed)
+    model = build_classifier(spec.image_shape, len(spec.class_names))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    x, x_test = data.to_unit_range(arrays.x_train), data.to_unit_range(arrays.x_test)
+    log(f"training the {dataset} classifier (the feature network of its metrics) on "
+        f"{len(x)} images from {arrays.source}, {epochs} epochs")
+    model.fit(x, arrays.y_train, batch_size=128, epochs=epochs, verbose=2 if log is print else 0)
+    _, accuracy = model.evaluate(x_test, arrays.y_test, batch_size=BATCH, verbose=0)
+    path = classifier_path(dataset)
+    uncompiled = build_classifier(spec.image_shape, len(spec.class_names))
+    uncompiled.set_weights(model.get_weights())
+    save_network(uncompiled, path)
+    write_text(path + ".json", json.dumps({"dataset": dataset, "test_accuracy": float(accuracy),
+                                           "epochs": epochs, "seed": seed, "source": arrays.source}, indent=2))
+    log(f"test accuracy {accuracy:.4f}; saved {path}")
+    return path, float(accuracy)
+
+
+def classifier(dataset: str, data_dir: str | None = None, *, log=print) -> FeatureNetwork:
+    """The dataset's classifier from the cache, trained first if it is not there."""
+    import keras
+
+    from keras_gan import data
+
+    path = classifier_path(dataset)
+    if not os.path.isfile(path):
+        log(f"no classifier for {dataset} in {cache_dir()}: training one (once)")
+        train_classifier(dataset, data_dir, log=log)
+    try:
+        model = keras.models.load_model(path, compile=False)
+        with open(path + ".json") as f:
+            accuracy = json.load(f)["test_accuracy"]
+    except Exception as e:
+        raise ModelFileError(f"cannot load the cached classifier {path} ({str(e).splitlines()[0][:200]}); "
+                             f"delete it and run python -m keras_gan.evaluate train-classifier "
+                             f"--dataset={dataset}") from e
+    return FeatureNetwork("classifier", _two_outputs(model), data.get_spec(dataset).image_shape,
+                          f"{dataset} classifier (test accuracy {accuracy:.4f}), 128-d features")
+
+
+def inception(weights_path: str, image_shape) -> FeatureNetwork:
+    """InceptionV3 with the user's weights: 2048-d pool features and 1000 class probabilities."""
+    import keras
+    import tensorflow as tf
+
+    if not os.path.isfile(weights_path):
+        raise ConfigError(f"--inception_weights={weights_path}: file not found. It should hold Keras "
+                          "InceptionV3 weights with the classification top (inception_v3 .h5).")
+    try:
+        net = keras.applications.InceptionV3(weights=weights_path, include_top=True)
+    except Exception as e:
+        raise ModelFileError(f"cannot load InceptionV3 weights from {weights_path}: "
+                             f"{str(e).splitlines()[0][:200]}") from e
+    model = keras.Model(net.inputs[0], [net.get_layer("avg_pool").output, net.outputs[0]])
+
+    def preprocess(x):  # [-1, 1] already, which is InceptionV3's own input range
+        x = tf.image.resize(x, (299, 299), method="bilinear")
+        return tf.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
+
+    return FeatureNetwork("inception", model, tuple(image_shape),
+                          f"InceptionV3 ({os.path.basename(weights_path)}), 2048-d pool features",
+                          preprocess)
