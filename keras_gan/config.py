@@ -41,6 +41,8 @@ class TrainConfig:
     sample_every: int | None = None
     sample_rows: int | None = None
     sample_cols: int | None = None
+    eval_every: int = 0          # 0: no evaluation during training
+    eval_samples: int = 2000
 
     def __post_init__(self):
         from keras_gan import presets
@@ -62,6 +64,10 @@ class TrainConfig:
                      "sample_cols", "dcgan_filters"):
             value = getattr(self, name)
             need(isinstance(value, int) and value > 0, f"--{name} must be a positive integer. Received: {name}={value}")
+        need(isinstance(self.eval_every, int) and self.eval_every >= 0,
+             f"--eval_every must be 0 (off) or a positive number of epochs. Received: eval_every={self.eval_every}")
+        need(isinstance(self.eval_samples, int) and self.eval_samples >= 10,
+             f"--eval_samples must be at least 10. Received: eval_samples={self.eval_samples}")
         need(self.steps_per_epoch is None or self.steps_per_epoch > 0,
              f"--steps_per_epoch must be a positive integer. Received: steps_per_epoch={self.steps_per_epoch}")
         need(self.noise in NOISE_KINDS, f"--noise must be one of {', '.join(NOISE_KINDS)}. Received: noise={self.noise!r}")

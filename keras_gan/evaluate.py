@@ -74,6 +74,36 @@ def score(real_images, fake_images, network, *, metrics=METRICS, real_labels=Non
     return out
 
 
+class TrainingEvaluator:
+    """FID, KID and mode coverage of a generator during training (`--eval_every`), against a fixed
+    subset of the training split whose features are computed once."""
+
+    def __init__(self, dataset: str, data_dir, arrays, *, num_samples: int, seed: int, log=print):
+        from keras_gan import data
+        from keras_gan.metrics import features
+
+        self.network = features.classifier(dataset, data_dir, log=log)
+        rng = np.random.default_rng([seed, 0xE7A1])
+        pick = rng.choice(len(arrays.x_train), min(num_samples, len(arrays.x_train)), replace=False)
+        self.real_features, _ = self.network(data.to_unit_range(arrays.x_train[pick]))
+        self.classes = len(data.get_spec(dataset).class_names)
+        self.frequencies = np.bincount(arrays.y_train, minlength=self.classes)
+        self.num_samples, self.seed = num_samples, seed
+
+    def __call__(self, generator, noise_kind: str) -> dict:
+        from keras_gan import metrics as m
+        from keras_gan.generate import generate, num_classes
+
+        labels = np.arange(self.num_samples) % self.classes if num_classes(generator) else None
+        fake = generate(generator, self.num_samples, self.seed + 0xE7A1, noise_kind, labels)
+        fake_f, fake_p = self.network(fake)
+        kid, kid_std = m.kid(self.real_features, fake_f, subsets=50, subset_size=min(1000, len(fake_f)),
+                             seed=self.seed)
+        modes = m.mode_coverage(fake_p, self.frequencies)
+        return {"fid": m.fid(self.real_features, fake_f), "kid": kid, "kid_std": kid_std,
+                "classes_covered": modes["classes_covered"], "mode_kl": modes["kl_to_real"]}
+
+
 def format_table(results: dict) -> str:
     rows = [(k, v) for k, v in results.items() if isinstance(v, (int, float)) and not k.endswith("_std")]
     lines = []

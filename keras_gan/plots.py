@@ -39,7 +39,8 @@ def sample_grid(samples: np.ndarray, image_shape, path: str, *, rows: int, cols:
     _save(fig, path)
 
 
-def loss_curves(d_losses, g_losses, path: str, *, steps_per_epoch: int | None = None, title: str = "") -> None:
+def loss_curves(d_losses, g_losses, path: str, *, steps_per_epoch: int | None = None, title: str = "",
+                ylabel: str = "binary cross-entropy") -> None:
     """D and G loss at every step, with per-epoch means on top when the epoch length is known."""
     fig, ax = plt.subplots(figsize=(9, 4.5))
     steps = np.arange(1, len(d_losses) + 1)
@@ -52,8 +53,26 @@ def loss_curves(d_losses, g_losses, path: str, *, steps_per_epoch: int | None = 
             means = np.asarray(values[: n * steps_per_epoch]).reshape(n, steps_per_epoch).mean(axis=1)
             ax.plot(ends, means, "o-", ms=3, color=color, label=f"{name} loss (epoch mean)")
     ax.set_xlabel("training step")
-    ax.set_ylabel("binary cross-entropy")
+    ax.set_ylabel(ylabel)
     ax.set_title(title or "GAN losses")
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def metric_curves(evals: list[dict], path: str, *, title: str = "", feature_network: str = "") -> None:
+    """FID and KID (with its spread) against epochs, from a run's periodic evaluations."""
+    epochs = [e["epoch"] for e in evals]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    ax1.plot(epochs, [e["fid"] for e in evals], "o-", ms=3, color="tab:purple")
+    ax1.set_ylabel("FID (lower is better)")
+    kid = np.array([e["kid"] for e in evals])
+    kid_std = np.array([e["kid_std"] for e in evals])
+    ax2.errorbar(epochs, kid, yerr=kid_std, fmt="o-", ms=3, color="tab:green", capsize=2)
+    ax2.set_ylabel("KID (lower is better)")
+    for ax in (ax1, ax2):
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    fig.suptitle((title or "Scores during training") + (f"\nfeatures: {feature_network}" if feature_network else ""),
+                 fontsize=10)
     _save(fig, path)

@@ -5,7 +5,9 @@
 
 A run directory holds config.json, losses.csv (every step), epochs.csv (one row per epoch, with
 wall time, images per second and resident memory), samples/epoch_NNN.png (a fixed noise batch),
-loss_curves.png, generator.keras, discriminator.keras and checkpoint.npz. Everything is rewritten
+loss_curves.png, generator.keras, discriminator.keras and checkpoint.npz; with --eval_every=K also
+evals.csv and metric_curves.png (FID, KID and classes covered every K epochs, keras_gan/evaluate.py)
+and generator_best.keras, the generator of the best FID so far. Everything is rewritten
 atomically at the end of each epoch, the checkpoint last: a run stopped at any moment resumes from
 its last finished epoch and continues exactly as if it had not stopped.
 """
@@ -109,8 +111,30 @@ def _csv(header: str, rows) -> str:
     return header + "\n" + "".join(",".join(str(v) for v in row) + "\n" for row in rows)
 
 
-def _write_outputs(run_dir, config, gan, history, epoch, steps, image_shape, noise, labels, sample_now):
+def _evaluate(run_dir, config, gan, history, epoch, evaluator, log):
+    """Scores G (--eval_every), records them in the history, and keeps the best-FID generator."""
     from keras_gan import plots
+    from keras_gan.generate import save_network
+
+    scores = {"epoch": epoch, **evaluator(gan.generator, config.noise)}
+    evals = history.setdefault("evals", [])
+    best = min((e["fid"] for e in evals), default=float("inf"))
+    evals.append(scores)
+    if scores["fid"] < best:
+        save_network(gan.generator, os.path.join(run_dir, "generator_best.keras"))
+        history["best_epoch"] = epoch
+    log(f"  scores at epoch {epoch}: FID {scores['fid']:.3f}, KID {scores['kid']:.4f} ± {scores['kid_std']:.4f}, "
+        f"{scores['classes_covered']} classes covered | best FID at epoch {history['best_epoch']}")
+    keys = ("epoch", "fid", "kid", "kid_std", "classes_covered", "mode_kl")
+    checkpoint.write_text(os.path.join(run_dir, "evals.csv"), _csv(
+        ",".join(keys), ([f"{e[k]:.6g}" if isinstance(e[k], float) else e[k] for k in keys] for e in evals)))
+    plots.metric_curves(evals, os.path.join(run_dir, "metric_curves.png"), feature_network=evaluator.network.description,
+                        title=f"{config.model} on {config.dataset}: {config.eval_samples} samples every "
+                              f"{config.eval_every} epochs")
+
+
+def _write_outputs(run_dir, config, gan, history, epoch, steps, image_shape, noise, labels, sample_now):
+    from keras_gan import plots, presets
     from keras_gan.generate import save_network
 
     d, g = history["d_loss"], history["g_loss"]
@@ -129,7 +153,8 @@ def _write_outputs(run_dir, config, gan, history, epoch, steps, image_shape, noi
                           os.path.join(run_dir, "samples", f"epoch_{epoch:03d}.png"),
                           rows=config.sample_rows, cols=config.sample_cols, title=title)
         plots.loss_curves(d, g, os.path.join(run_dir, "loss_curves.png"), steps_per_epoch=steps,
-                          title=f"{config.model} GAN on {config.dataset}: losses to epoch {epoch}")
+                          title=f"{config.model} GAN on {config.dataset}: losses to epoch {epoch}",
+                          ylabel=f"{presets.get(config.model).loss.replace('_', ' ')} loss")
 
 
 def train(config: TrainConfig, *, resume: bool = False, log=print) -> dict:
@@ -169,6 +194,12 @@ def train(config: TrainConfig, *, resume: bool = False, log=print) -> dict:
         log(f"resuming from the checkpoint of epoch {meta['epoch']}")
     checkpoint.write_text(os.path.join(run_dir, CONFIG_FILE), config.to_json())
 
+    evaluator = None
+    if config.eval_every:
+        from keras_gan.evaluate import TrainingEvaluator
+
+        evaluator = TrainingEvaluator(config.dataset, config.data_dir, arrays, num_samples=config.eval_samples,
+                                      seed=config.seed, log=log)
     pipeline = data.Pipeline(arrays.x_train, arrays.y_train if preset.conditional else None,
                              flatten=not preset.convolutional)
     noise = fixed_noise(config)
@@ -213,6 +244,8 @@ def train(config: TrainConfig, *, resume: bool = False, log=print) -> dict:
             f"(means over {steps} steps) | {seconds:.1f} s, {record['images_per_second']:.0f} img/s | "
             f"rss {record['rss_mb']:.0f} MiB")
         sample_now = epoch == 1 or epoch % config.sample_every == 0 or epoch == config.epochs
+        if evaluator and (epoch % config.eval_every == 0 or epoch == config.epochs):
+            _evaluate(run_dir, config, gan, history, epoch, evaluator, log)
         _write_outputs(run_dir, config, gan, history, epoch, steps, spec.image_shape, noise, noise_labels,
                        sample_now)
         checkpoint.save(run_dir, gan.get_state(), {"epoch": epoch, "history": history})
@@ -257,6 +290,9 @@ def define_flags() -> flags.FlagValues:
     define("integer", "sample_every", "Sample grid every K epochs (and epoch 1, last)")
     define("integer", "sample_rows", "Rows of the sample grid")
     define("integer", "sample_cols", "Columns of the sample grid")
+    define("integer", "eval_every", "Score G (FID, KID, classes covered) every K epochs and keep the "
+           "best-FID generator as generator_best.keras; 0 for never.")
+    define("integer", "eval_samples", "Generated and real samples per evaluation during training.")
     flags.DEFINE_boolean("resume", False, "Continue the run in --output_dir from its checkpoint.",
                          flag_values=fv)
     flags.DEFINE_boolean("dry_run", False, "Print the resolved configuration and exit.", flag_values=fv)
@@ -276,11 +312,11 @@ def config_from_flags(fv: flags.FlagValues) -> TrainConfig:
         saved = TrainConfig.from_json(f.read())
     changed = {n: given[n] for n in names if n in fv and fv[n].present and given[n] != getattr(saved, n)}
     changed.pop("output_dir", None)
-    extendable = {"epochs", "sample_every"}
+    extendable = {"epochs", "sample_every", "eval_every", "eval_samples"}
     fixed = sorted(set(changed) - extendable)
     if fixed:
         raise ConfigError(f"--resume continues the saved run; it cannot change {', '.join('--' + n for n in fixed)} "
-                          "(only --epochs and --sample_every).")
+                          "(only --epochs, --sample_every, --eval_every and --eval_samples).")
     return dataclasses.replace(saved, **changed)
 
 

@@ -1,5 +1,6 @@
 """The feature networks and `python -m keras_gan.evaluate`, on fabricated MNIST-shaped data."""
 
+import dataclasses
 import json
 
 import keras
@@ -136,3 +137,31 @@ def test_images_out_of_range(idx_dir, use_trained, tmp_path, capsys):
     assert evaluate.main(["evaluate", f"--images={tmp_path / 'x.npy'}", "--dataset=mnist",
                           f"--data_dir={idx_dir}", "--num_samples=20"]) == 2
     assert "values in [-1, 1]" in capsys.readouterr().err
+
+
+def test_eval_every_records_scores_and_keeps_the_best_generator(idx_dir, use_trained, tmp_path):
+    config = TrainConfig(dataset="mnist", data_dir=idx_dir, output_dir=str(tmp_path / "run"), epochs=3,
+                         batch_size=32, steps_per_epoch=3, eval_every=2, eval_samples=40)
+    history = train.train(config, log=lambda *_: None)
+    evals = history["evals"]
+    assert [e["epoch"] for e in evals] == [2, 3]  # every 2 epochs, and the last
+    assert all(e["fid"] >= 0 and 0 <= e["classes_covered"] <= 10 for e in evals)
+    best = min(evals, key=lambda e: e["fid"])["epoch"]
+    assert history["best_epoch"] == best
+    run = tmp_path / "run"
+    for name in ("evals.csv", "metric_curves.png", "generator_best.keras"):
+        assert (run / name).is_file(), name
+    assert len((run / "evals.csv").read_text().splitlines()) == 3
+    if best == 3:
+        z = np.random.default_rng(0).uniform(-1, 1, (4, 10)).astype("float32")
+        np.testing.assert_array_equal(keras.models.load_model(run / "generator_best.keras")(z),
+                                      keras.models.load_model(run / "generator.keras")(z))
+    # Resuming keeps the scores so far and adds the new ones.
+    resumed = train.train(dataclasses.replace(config, epochs=4), resume=True, log=lambda *_: None)
+    assert [e["epoch"] for e in resumed["evals"]] == [2, 3, 4]
+    assert resumed["evals"][:2] == evals
+
+
+def test_eval_every_must_not_be_negative():
+    with pytest.raises(Exception, match="--eval_every must be 0"):
+        TrainConfig(eval_every=-1)
