@@ -129,7 +129,7 @@ def define_flags() -> flags.FlagValues:
     flags.DEFINE_integer("seed", 0, "Seed of the noise and of the real subset.", flag_values=fv)
     flags.DEFINE_string("out", None, "JSON file to write (default: metrics.json beside the generator).",
                         flag_values=fv)
-    flags.DEFINE_integer("epochs", 5, "train-classifier: epochs.", flag_values=fv)
+    flags.DEFINE_integer("epochs", 10, "train-classifier: epochs.", flag_values=fv)
     return fv
 
 

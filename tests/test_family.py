@@ -178,7 +178,6 @@ def test_one_epoch_end_to_end_and_the_saved_generator_round_trips(model, idx_dir
     assert (d_iterations, g_iterations) == (2 * config.n_critic, 2)
     loaded = generate.load_generator(str(tmp_path / model / "generator.keras"))
     n = 5
-    z = np.random.default_rng(0).normal(size=(n, config.noise_dim)).astype("float32")
     labels = np.arange(n) if gan.conditional else None
     np.testing.assert_array_equal(generate.generate(loaded, n, 0, config.noise, labels),
                                   generate.generate(gan.generator, n, 0, config.noise, labels))

@@ -84,7 +84,7 @@ def classifier_path(dataset: str) -> str:
     return os.path.join(cache_dir(), f"classifier_{dataset}.keras")
 
 
-def train_classifier(dataset: str, data_dir: str | None = None, *, epochs: int = 5, seed: int = 0,
+def train_classifier(dataset: str, data_dir: str | None = None, *, epochs: int = 10, seed: int = 0,
                      log=print) -> tuple[str, float]:
     """Trains the classifier on `dataset`'s training split, saves it in the cache and returns
     (path, test accuracy)."""
