@@ -76,3 +76,32 @@ def metric_curves(evals: list[dict], path: str, *, title: str = "", feature_netw
     fig.suptitle((title or "Scores during training") + (f"\nfeatures: {feature_network}" if feature_network else ""),
                  fontsize=10)
     _save(fig, path)
+
+
+def interpolation(rows: np.ndarray, image_shape, path: str, *, title: str = "") -> None:
+    """Rows of images along straight lines between two noise vectors (seeds/004's figure)."""
+    n_rows, n_steps = rows.shape[:2]
+    images = to_images(rows.reshape((n_rows * n_steps, -1)), image_shape)
+    fig, axes = plt.subplots(n_rows, n_steps, figsize=(n_steps * 0.9, n_rows * 0.9 + (0.4 if title else 0)),
+                             squeeze=False)
+    for ax, im in zip(axes.flat, images):
+        ax.axis("off")
+        ax.imshow(im[..., 0] if im.shape[-1] == 1 else im, cmap="gray", vmin=0, vmax=1)
+    if title:
+        fig.suptitle(title)
+    fig.subplots_adjust(wspace=0.03, hspace=0.03)
+    _save(fig, path)
+
+
+def animation(frames: list[str], path: str, *, seconds_per_frame: float = 0.6) -> None:
+    """An animated GIF of PNG files (a run's sample grids, epoch after epoch); the last frame lingers."""
+    from PIL import Image
+
+    if not frames:
+        raise ValueError("no frames to animate")
+    images = [Image.open(f).convert("RGB") for f in frames]
+    size = images[0].size
+    images = [im if im.size == size else im.resize(size) for im in images]
+    durations = [int(seconds_per_frame * 1000)] * (len(images) - 1) + [int(seconds_per_frame * 4000)]
+    with atomic_path(path, suffix=".gif") as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)

@@ -1,0 +1,250 @@
+"""Named experiments: `python -m keras_gan.experiment` (what `make experiment` runs).
+
+    python -m keras_gan.experiment                         # every configuration, the reduced budget
+    python -m keras_gan.experiment --only=wgan_gp          # one of them
+    python -m keras_gan.experiment --full                  # the papers' (the seeds') lengths
+
+Each experiment is a JSON file in experiments/configs/: a model, a dataset, epochs and seeds for the
+reduced budget (`epochs`, `seeds`) and for `--full` (`full_epochs`, `full_seeds`), extra training
+flags (`args`), and which extra figures to draw. Every (experiment, seed) trains into
+RESULTS/NAME/seed_S/ through keras_gan.train, so a finished run is reused, an interrupted one
+resumes from its checkpoint, and re-running the command after a stop carries on where it stopped.
+Each run is then scored (keras_gan.evaluate; the scores are reused while the generator is
+unchanged) and gets an animated GIF of its sample grids and the figures its configuration asks for.
+"""
+
+import dataclasses
+import glob
+import json
+import os
+import sys
+import time
+
+import numpy as np
+from absl import flags
+
+from keras_gan import checkpoint
+from keras_gan.cli import run_cli
+from keras_gan.errors import ConfigError
+
+FIGURES = ("interpolation",)
+# Seconds per epoch on a 2-core CPU, for the first estimate of the time left (replaced by the
+# run's own epochs.csv as soon as it has one).
+GUESS_SECONDS_PER_EPOCH = {"dcgan": 120.0}
+DEFAULT_GUESS = 25.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    name: str
+    description: str
+    model: str
+    dataset: str
+    epochs: int
+    seeds: tuple[int, ...]
+    args: dict
+    figures: tuple[str, ...] = ()
+    num_samples: int = 5000
+
+    @classmethod
+    def from_file(cls, path: str, full: bool = False) -> "Experiment":
+        name = os.path.splitext(os.path.basename(path))[0]
+        try:
+            with open(path) as f:
+                spec = json.load(f)
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"experiment {path}: cannot read it as JSON ({e})") from e
+        known = {"description", "model", "dataset", "epochs", "full_epochs", "seeds", "full_seeds", "args",
+                 "full_args", "figures", "num_samples", "full_num_samples"}
+        unknown = sorted(set(spec) - known)
+        missing = sorted({"model", "dataset", "epochs"} - set(spec))
+        if unknown or missing:
+            raise ConfigError(f"experiment {path}: " + "; ".join(
+                ([f"unknown keys {unknown}"] if unknown else []) + ([f"missing keys {missing}"] if missing else [])))
+        pick = (lambda key, default: spec.get("full_" + key, spec.get(key, default))) if full else \
+            (lambda key, default: spec.get(key, default))
+        figures = tuple(spec.get("figures", ()))
+        bad = [f for f in figures if f not in FIGURES]
+        if bad:
+            raise ConfigError(f"experiment {path}: unknown figures {bad}; choose from {list(FIGURES)}")
+        return cls(name=name, description=spec.get("description", ""), model=spec["model"],
+                   dataset=spec["dataset"], epochs=int(pick("epochs", 1)), seeds=tuple(pick("seeds", [0])),
+                   args={**spec.get("args", {}), **(spec.get("full_args", {}) if full else {})},
+                   figures=figures, num_samples=int(pick("num_samples", 5000)))
+
+    def train_config(self, seed: int, results: str):
+        from keras_gan.config import TrainConfig
+
+        try:
+            return TrainConfig(model=self.model, dataset=self.dataset, epochs=self.epochs, seed=seed,
+                               output_dir=run_dir(results, self.name, seed), **self.args)
+        except TypeError as e:
+            raise ConfigError(f"experiment {self.name}: bad args ({e})") from e
+
+
+def run_dir(results: str, name: str, seed: int) -> str:
+    return os.path.join(results, name, f"seed_{seed}")
+
+
+def load_experiments(folder: str, only: str = "", full: bool = False) -> list[Experiment]:
+    paths = sorted(glob.glob(os.path.join(folder, "*.json")))
+    if not paths:
+        raise ConfigError(f"no experiment configurations (*.json) in {folder}")
+    experiments = [Experiment.from_file(p, full) for p in paths]
+    if only:
+        names = [n.strip() for n in only.split(",")]
+        unknown = [n for n in names if n not in {e.name for e in experiments}]
+        if unknown:
+            raise ConfigError(f"--only: no experiment named {unknown}; there are: "
+                              f"{', '.join(e.name for e in experiments)}")
+        experiments = [e for e in experiments if e.name in names]
+    for e in experiments:  # fail on a bad configuration before hours of training, not after
+        for seed in e.seeds:
+            e.train_config(seed, "results")
+    return experiments
+
+
+def finished_epochs(directory: str) -> int:
+    saved = checkpoint.load(directory) if os.path.exists(os.path.join(directory, checkpoint.CHECKPOINT)) else None
+    return saved[1]["epoch"] if saved else 0
+
+
+def seconds_per_epoch(directory: str, model: str) -> float:
+    path = os.path.join(directory, "epochs.csv")
+    if os.path.exists(path):
+        with open(path) as f:
+            rows = f.read().splitlines()[1:]
+        if rows:
+            return float(np.median([float(r.split(",")[3]) for r in rows]))
+    return GUESS_SECONDS_PER_EPOCH.get(model, DEFAULT_GUESS)
+
+
+def time_left(experiments, results: str) -> float:
+    """Seconds of training left over every (experiment, seed), from the runs' own epoch times."""
+    total = 0.0
+    for e in experiments:
+        for seed in e.seeds:
+            d = run_dir(results, e.name, seed)
+            total += max(e.epochs - finished_epochs(d), 0) * seconds_per_epoch(d, e.model)
+    return total
+
+
+def _up_to_date(target: str, source: str) -> bool:
+    return os.path.exists(target) and os.path.getmtime(target) >= os.path.getmtime(source)
+
+
+def evaluate_run(e: Experiment, directory: str, log=print) -> dict:
+    """The run's scores (metrics.json), computed again only when its generator changed."""
+    from keras_gan import data, evaluate
+    from keras_gan.checkpoint import write_text
+    from keras_gan.generate import generate, load_generator, num_classes
+    from keras_gan.metrics import features
+
+    out, generator_path = os.path.join(directory, "metrics.json"), os.path.join(directory, "generator.keras")
+    if _up_to_date(out, generator_path):
+        with open(out) as f:
+            return json.load(f)
+    config = json.load(open(os.path.join(directory, "config.json")))
+    spec = data.get_spec(e.dataset)
+    arrays = data.load_arrays(e.dataset, config.get("data_dir"))
+    rng = np.random.default_rng(config["seed"])
+    n = min(e.num_samples, len(arrays.x_train))
+    pick = rng.choice(len(arrays.x_train), n, replace=False)
+    model = load_generator(generator_path)
+    labels = np.arange(n) % num_classes(model) if num_classes(model) else None
+    fake = generate(model, n, config["seed"] + 1, config["noise"], labels).reshape((-1, *spec.image_shape))
+    network = features.classifier(e.dataset, config.get("data_dir"), log=log)
+    scores = evaluate.score(data.to_unit_range(arrays.x_train[pick]), fake, network,
+                            real_labels=arrays.y_train[pick], fake_labels=labels,
+                            num_classes=len(spec.class_names), seed=config["seed"])
+    scores = {"feature_network": network.description, "real_samples": n, "generated_samples": n, **scores}
+    write_text(out, json.dumps(scores, indent=2))
+    return scores
+
+
+def figures(e: Experiment, directory: str) -> list[str]:
+    """The run's animated sample grids and the figures its configuration asks for."""
+    from keras_gan import data, plots
+    from keras_gan.generate import load_generator, num_classes
+    from keras_gan.train import make_noise
+
+    made = []
+    frames = sorted(glob.glob(os.path.join(directory, "samples", "epoch_*.png")))
+    gif = os.path.join(directory, "samples.gif")
+    if frames and not _up_to_date(gif, frames[-1]):
+        plots.animation(frames, gif)
+    made.append(gif)
+    if "interpolation" in e.figures:
+        path = os.path.join(directory, "interpolation.png")
+        generator_path = os.path.join(directory, "generator.keras")
+        if not _up_to_date(path, generator_path):
+            config = json.load(open(os.path.join(directory, "config.json")))
+            model = load_generator(generator_path)
+            rows, steps = 6, 10
+            rng = np.random.default_rng([config["seed"], 0x1E7])
+            ends = make_noise(rng, 2 * rows, config["noise_dim"], config["noise"]).reshape(rows, 2, -1)
+            t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
+            z = (ends[:, :1] * (1 - t) + ends[:, 1:] * t).reshape(rows * steps, -1)
+            x = z if not num_classes(model) else [z, np.eye(num_classes(model), dtype=np.float32)[
+                np.repeat(np.arange(rows) % num_classes(model), steps)]]
+            images = np.asarray(model(x, training=False))
+            plots.interpolation(images.reshape(rows, steps, -1), data.get_spec(e.dataset).image_shape, path,
+                                title=f"{e.model}: straight lines between two noise vectors")
+        made.append(path)
+    return made
+
+
+def run(experiments, results: str, log=print) -> dict:
+    """Trains, scores and draws every (experiment, seed); returns {name: [scores per seed]}."""
+    from keras_gan import train
+
+    everything = [(e, s) for e in experiments for s in e.seeds]
+    summary = {}
+    for i, (e, seed) in enumerate(everything, 1):
+        directory = run_dir(results, e.name, seed)
+        done = finished_epochs(directory)
+        left = time_left(experiments, results)
+        log(f"[{i}/{len(everything)}] {e.name} seed {seed}: {done}/{e.epochs} epochs done; "
+            f"about {left / 60:.0f} min of training left in all")
+        if done < e.epochs:
+            started = time.perf_counter()
+            train.train(e.train_config(seed, results), resume=done > 0,
+                        log=lambda msg, _n=e.name: log(f"  {_n}: {msg}"))
+            log(f"  trained in {(time.perf_counter() - started) / 60:.1f} min")
+        else:
+            log("  finished earlier: reused")
+        scores = evaluate_run(e, directory, log=log)
+        figures(e, directory)
+        summary.setdefault(e.name, []).append(scores)
+        log(f"  FID {scores.get('fid', float('nan')):.2f}, KID {scores.get('kid', float('nan')):.4f}")
+    return summary
+
+
+def define_flags() -> flags.FlagValues:
+    fv = flags.FlagValues()
+    flags.DEFINE_string("configs", "experiments/configs", "Folder of experiment configurations (*.json).",
+                        flag_values=fv)
+    flags.DEFINE_string("results", "experiments/results", "Where the runs go, one folder per experiment.",
+                        flag_values=fv)
+    flags.DEFINE_string("only", "", "Comma-separated experiment names to run (default: all).", flag_values=fv)
+    flags.DEFINE_boolean("full", False, "The papers' (the seeds') lengths instead of the reduced budget.",
+                         flag_values=fv)
+    return fv
+
+
+def _body(fv) -> int:
+    experiments = load_experiments(fv.configs, fv.only, fv.full)
+    try:
+        run(experiments, fv.results)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished epochs are saved; run the same command again to carry on.", file=sys.stderr)
+        return 130
+    return 0
+
+
+def main(argv=None) -> int:
+    return run_cli(sys.argv if argv is None else argv, define_flags, _body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""`python -m keras_gan.experiment`: named configurations, reuse, resume, scores and figures."""
+
+import json
+
+import pytest
+from PIL import Image
+
+from keras_gan import evaluate, experiment, train
+from keras_gan.errors import ConfigError
+from keras_gan.metrics import features
+
+
+@pytest.fixture(scope="module")
+def classifier_cache(idx_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KERAS_GAN_CACHE", str(folder))
+        features.train_classifier("mnist", idx_dir, epochs=1, log=lambda *_: None)
+    return folder
+
+
+@pytest.fixture
+def configs(tmp_path, idx_dir, classifier_cache, monkeypatch):
+    monkeypatch.setenv("KERAS_GAN_CACHE", str(classifier_cache))
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    common = {"dataset": "mnist", "num_samples": 40,
+              "args": {"data_dir": idx_dir, "batch_size": 32, "steps_per_epoch": 2, "sample_every": 1}}
+    (folder / "deck.json").write_text(json.dumps({**common, "model": "vanilla", "epochs": 2, "seeds": [0, 1],
+                                                  "full_epochs": 3, "figures": ["interpolation"]}))
+    (folder / "labels.json").write_text(json.dumps({**common, "model": "cgan", "epochs": 1,
+                                                    "figures": ["interpolation"]}))
+    return folder
+
+
+def test_runs_every_experiment_then_reuses_them(configs, tmp_path, monkeypatch):
+    results, lines = tmp_path / "results", []
+    summary = experiment.run(experiment.load_experiments(str(configs)), str(results), log=lines.append)
+    assert set(summary) == {"deck", "labels"} and len(summary["deck"]) == 2
+    assert any(line.startswith("[1/3] deck seed 0: 0/2 epochs done") for line in lines)
+    for run in ("deck/seed_0", "deck/seed_1", "labels/seed_0"):
+        d = results / run
+        scores = json.loads((d / "metrics.json").read_text())
+        assert scores["fid"] >= 0 and scores["generated_samples"] == 40
+        assert (d / "interpolation.png").stat().st_size > 1000
+        frames = Image.open(d / "samples.gif").n_frames
+        assert frames == len(list((d / "samples").glob("epoch_*.png")))
+    assert "label_accuracy" in json.loads((results / "labels/seed_0/metrics.json").read_text())
+    # A second run reuses everything: no training, no scoring.
+    monkeypatch.setattr(train, "train", lambda *a, **k: pytest.fail("trained again"))
+    monkeypatch.setattr(evaluate, "score", lambda *a, **k: pytest.fail("scored again"))
+    lines.clear()
+    again = experiment.run(experiment.load_experiments(str(configs)), str(results), log=lines.append)
+    assert again == summary and sum("reused" in line for line in lines) == 3
+
+
+def test_an_interrupted_experiment_resumes(configs, tmp_path):
+    results = tmp_path / "results"
+    deck = experiment.load_experiments(str(configs), only="deck")[0]
+    first = deck.train_config(0, str(results))
+    import dataclasses
+
+    train.train(dataclasses.replace(first, epochs=1), log=lambda *_: None)  # stopped after epoch 1
+    lines = []
+    experiment.run([dataclasses.replace(deck, seeds=(0,))], str(results), log=lines.append)
+    assert lines[0].startswith("[1/1] deck seed 0: 1/2 epochs done")
+    assert any("resuming from the checkpoint of epoch 1" in line for line in lines)
+    assert experiment.finished_epochs(str(results / "deck/seed_0")) == 2
+
+
+def test_full_budget_and_selection(configs):
+    full = experiment.load_experiments(str(configs), only="deck", full=True)
+    assert [e.epochs for e in full] == [3]
+    assert [e.name for e in experiment.load_experiments(str(configs))] == ["deck", "labels"]
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"model": "vanilla", "dataset": "mnist", "epochs": 1, "colour": 1}, "unknown keys"),
+    ({"model": "vanilla", "dataset": "mnist"}, "missing keys"),
+    ({"model": "vanilla", "dataset": "mnist", "epochs": 1, "figures": ["gif3d"]}, "unknown figures"),
+    ({"model": "vanilla", "dataset": "mnist", "epochs": 1, "args": {"colour": 1}}, "bad args"),
+    ({"model": "gan9", "dataset": "mnist", "epochs": 1}, "unknown model"),
+])
+def test_bad_configurations(tmp_path, spec, message):
+    (tmp_path / "x.json").write_text(json.dumps(spec))
+    with pytest.raises(ConfigError, match=message):
+        experiment.load_experiments(str(tmp_path))
+
+
+def test_cli_errors(tmp_path, configs, capsys):
+    assert experiment.main(["experiment", f"--configs={tmp_path / 'none'}"]) == 2
+    assert "no experiment configurations" in capsys.readouterr().err
+    assert experiment.main(["experiment", f"--configs={configs}", "--only=nope"]) == 2
+    assert "no experiment named ['nope']" in capsys.readouterr().err
