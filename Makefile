@@ -1,6 +1,8 @@
 # make test   - install everything (Debian data package included) and run the test suite
 # make train  - install everything and train the slide-deck GAN on Fashion-MNIST (offline);
 #               MODEL=dcgan (or any preset of keras_gan/presets.py) trains another member of the family
+# make experiment - every configuration of experiments/configs (reduced budget; FULL=1 for the papers'
+#                   lengths; ONLY=name,...), then experiments/report.md; re-running reuses and resumes
 # make bench  - images per second of the training step against the deck's loop and the compute floor
 PYTHON ?= python3
 DATASET ?= fashion_mnist
@@ -11,7 +13,7 @@ ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 
-.PHONY: install data test train bench clean
+.PHONY: install data test train experiment bench clean
 
 install: build/.installed
 
@@ -31,6 +33,9 @@ train: install data
 	$(PYTHON) -m keras_gan.train --model=$(MODEL) --dataset=$(DATASET) --output_dir=$(RUN_DIR) \
 		$(if $(EPOCHS),--epochs=$(EPOCHS)) \
 		$$([ -f $(RUN_DIR)/checkpoint.npz ] && echo --resume) $(ARGS)
+
+experiment: install data
+	$(PYTHON) -m keras_gan.experiment $(if $(FULL),--full) $(if $(ONLY),--only=$(ONLY)) $(ARGS)
 
 bench: install
 	$(PYTHON) -m keras_gan.bench $(ARGS)

@@ -92,3 +92,26 @@ def test_cli_errors(tmp_path, configs, capsys):
     assert "no experiment configurations" in capsys.readouterr().err
     assert experiment.main(["experiment", f"--configs={configs}", "--only=nope"]) == 2
     assert "no experiment named ['nope']" in capsys.readouterr().err
+
+
+def test_report_reads_top_to_bottom(configs, tmp_path):
+    results = tmp_path / "results"
+    experiments = experiment.load_experiments(str(configs))
+    experiment.run(experiments, str(results), log=lambda *_: None)
+    path = experiment.write_report(experiments, str(results), str(tmp_path / "report.md"))
+    text = open(path).read()
+    assert text.startswith("# Experiment report") and "commit" in text and "cores" in text
+    assert "## deck" in text and "## labels" in text and "## Results" in text
+    assert "the slide deck reports D 0.558, G 1.577" in text  # vanilla rows compare with the deck
+    deck_row = next(line for line in text.splitlines() if line.startswith("| `deck`"))
+    assert "| 2 |" in deck_row and " ± " in deck_row  # two seeds: mean ± sd
+    for link in ("results/deck/seed_0/samples.gif", "results/deck/seed_0/interpolation.png",
+                 "results/labels/seed_0/loss_curves.png"):
+        assert f"]({link})" in text, link
+
+
+def test_cli_runs_and_writes_the_report(configs, tmp_path):
+    results = tmp_path / "out" / "results"
+    assert experiment.main(["experiment", f"--configs={configs}", f"--results={results}", "--only=labels"]) == 0
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "## labels" in text and "## deck" not in text  # deck has no results yet
