@@ -54,7 +54,8 @@ def score(real_images, fake_images, network, *, metrics=METRICS, real_labels=Non
     if "fid" in metrics:
         out["fid"] = m.fid(real_f, fake_f)
     if "kid" in metrics:
-        out["kid"], out["kid_std"] = m.kid(real_f, fake_f, subsets=100, subset_size=min(1000, len(fake_f)), seed=seed)
+        out["kid"], out["kid_std"] = m.kid(real_f, fake_f, subsets=100,
+                                           subset_size=min(1000, max(2, len(fake_f) // 2)), seed=seed)
     if "is" in metrics:
         out["is"], out["is_std"] = m.inception_score(fake_p, splits=min(10, len(fake_p)))
     if "pr" in metrics:
@@ -97,7 +98,8 @@ class TrainingEvaluator:
         labels = np.arange(self.num_samples) % self.classes if num_classes(generator) else None
         fake = generate(generator, self.num_samples, self.seed + 0xE7A1, noise_kind, labels)
         fake_f, fake_p = self.network(fake)
-        kid, kid_std = m.kid(self.real_features, fake_f, subsets=50, subset_size=min(1000, len(fake_f)),
+        # Subsets of half the samples at most: subsets as large as the set would all be the same set.
+        kid, kid_std = m.kid(self.real_features, fake_f, subsets=50, subset_size=min(1000, max(2, len(fake_f) // 2)),
                              seed=self.seed)
         modes = m.mode_coverage(fake_p, self.frequencies)
         return {"fid": m.fid(self.real_features, fake_f), "kid": kid, "kid_std": kid_std,

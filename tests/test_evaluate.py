@@ -146,6 +146,7 @@ def test_eval_every_records_scores_and_keeps_the_best_generator(idx_dir, use_tra
     evals = history["evals"]
     assert [e["epoch"] for e in evals] == [2, 3]  # every 2 epochs, and the last
     assert all(e["fid"] >= 0 and 0 <= e["classes_covered"] <= 10 for e in evals)
+    assert all(e["kid_std"] > 0 for e in evals)  # subsets smaller than the set, so they differ
     best = min(evals, key=lambda e: e["fid"])["epoch"]
     assert history["best_epoch"] == best
     run = tmp_path / "run"
