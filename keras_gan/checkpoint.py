@@ -56,6 +56,15 @@ def save(run_dir: str, state: dict[str, np.ndarray], meta: dict) -> str:
     return path
 
 
+def load_meta(run_dir: str) -> dict | None:
+    """The checkpoint's `meta` (epoch, history) without reading its arrays; None if there is none."""
+    path = os.path.join(run_dir, CHECKPOINT)
+    if not os.path.exists(path):
+        return None
+    with np.load(path) as f:
+        return json.loads(f["__meta__"].tobytes().decode())
+
+
 def load(run_dir: str) -> tuple[dict[str, np.ndarray], dict] | None:
     path = os.path.join(run_dir, CHECKPOINT)
     if not os.path.exists(path):

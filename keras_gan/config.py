@@ -50,9 +50,10 @@ class TrainConfig:
 
         preset = presets.get(self.model)
         smoothing_given = self.label_smoothing is not None
+        defaults = {**FALLBACKS, **preset.defaults}
         for field in dataclasses.fields(self):
-            if getattr(self, field.name) is None and field.name in {**FALLBACKS, **preset.defaults}:
-                object.__setattr__(self, field.name, {**FALLBACKS, **preset.defaults}[field.name])
+            if getattr(self, field.name) is None and field.name in defaults:
+                object.__setattr__(self, field.name, defaults[field.name])
 
         def need(ok, msg):
             if not ok:

@@ -54,8 +54,7 @@ def score(real_images, fake_images, network, *, metrics=METRICS, real_labels=Non
     if "fid" in metrics:
         out["fid"] = m.fid(real_f, fake_f)
     if "kid" in metrics:
-        out["kid"], out["kid_std"] = m.kid(real_f, fake_f, subsets=100,
-                                           subset_size=min(1000, max(2, len(fake_f) // 2)), seed=seed)
+        out["kid"], out["kid_std"] = m.kid(real_f, fake_f, seed=seed)
     if "is" in metrics:
         out["is"], out["is_std"] = m.inception_score(fake_p, splits=min(10, len(fake_p)))
     if "pr" in metrics:
@@ -75,6 +74,23 @@ def score(real_images, fake_images, network, *, metrics=METRICS, real_labels=Non
     return out
 
 
+def real_subset(arrays, n: int, seed) -> tuple[np.ndarray, np.ndarray]:
+    """`n` training images (in [-1, 1]) and their labels, drawn without replacement with `seed`."""
+    from keras_gan import data
+
+    pick = np.random.default_rng(seed).choice(len(arrays.x_train), min(n, len(arrays.x_train)), replace=False)
+    return data.to_unit_range(arrays.x_train[pick]), arrays.y_train[pick]
+
+
+def sample(model, n: int, seed: int, noise_kind: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """`n` samples of a generator and, for a conditional one, the labels asked for (each class in turn)."""
+    from keras_gan.generate import generate, num_classes
+
+    classes = num_classes(model)
+    labels = None if classes is None else np.arange(n) % classes
+    return generate(model, n, seed, noise_kind, labels), labels
+
+
 class TrainingEvaluator:
     """FID, KID and mode coverage of a generator during training (`--eval_every`), against a fixed
     subset of the training split whose features are computed once."""
@@ -84,23 +100,16 @@ class TrainingEvaluator:
         from keras_gan.metrics import features
 
         self.network = features.classifier(dataset, data_dir, log=log)
-        rng = np.random.default_rng([seed, 0xE7A1])
-        pick = rng.choice(len(arrays.x_train), min(num_samples, len(arrays.x_train)), replace=False)
-        self.real_features, _ = self.network(data.to_unit_range(arrays.x_train[pick]))
-        self.classes = len(data.get_spec(dataset).class_names)
-        self.frequencies = np.bincount(arrays.y_train, minlength=self.classes)
+        self.real_features, _ = self.network(real_subset(arrays, num_samples, [seed, 0xE7A1])[0])
+        self.frequencies = np.bincount(arrays.y_train, minlength=len(data.get_spec(dataset).class_names))
         self.num_samples, self.seed = num_samples, seed
 
     def __call__(self, generator, noise_kind: str) -> dict:
         from keras_gan import metrics as m
-        from keras_gan.generate import generate, num_classes
 
-        labels = np.arange(self.num_samples) % self.classes if num_classes(generator) else None
-        fake = generate(generator, self.num_samples, self.seed + 0xE7A1, noise_kind, labels)
+        fake, _ = sample(generator, self.num_samples, self.seed + 0xE7A1, noise_kind)
         fake_f, fake_p = self.network(fake)
-        # Subsets of half the samples at most: subsets as large as the set would all be the same set.
-        kid, kid_std = m.kid(self.real_features, fake_f, subsets=50, subset_size=min(1000, max(2, len(fake_f) // 2)),
-                             seed=self.seed)
+        kid, kid_std = m.kid(self.real_features, fake_f, subsets=50, seed=self.seed)
         modes = m.mode_coverage(fake_p, self.frequencies)
         return {"fid": m.fid(self.real_features, fake_f), "kid": kid, "kid_std": kid_std,
                 "classes_covered": modes["classes_covered"], "mode_kl": modes["kl_to_real"]}
@@ -138,7 +147,7 @@ def define_flags() -> flags.FlagValues:
 def _body(fv, argv_rest) -> int:
     from keras_gan import data
     from keras_gan.checkpoint import write_text
-    from keras_gan.generate import generate, load_generator, num_classes, run_config
+    from keras_gan.generate import load_generator, run_config
     from keras_gan.metrics import features
 
     if argv_rest == ["train-classifier"]:
@@ -160,17 +169,12 @@ def _body(fv, argv_rest) -> int:
         raise ConfigError("--dataset is required (no run config.json beside the generator names one).")
     spec = data.get_spec(dataset)
     arrays = data.load_arrays(dataset, fv.data_dir or config.get("data_dir"))
-    rng = np.random.default_rng(fv.seed)
-    n_real = min(fv.num_samples, len(arrays.x_train))
-    pick = rng.choice(len(arrays.x_train), n_real, replace=False)
-    real, real_labels = data.to_unit_range(arrays.x_train[pick]), arrays.y_train[pick]
+    real, real_labels = real_subset(arrays, fv.num_samples, fv.seed)
+    n_real = len(real)
     fake_labels = None
     if fv.generator:
-        model = load_generator(fv.generator)
-        classes = num_classes(model)
-        if classes is not None:
-            fake_labels = np.arange(fv.num_samples) % classes
-        fake = generate(model, fv.num_samples, fv.seed + 1, config.get("noise", "uniform"), fake_labels)
+        fake, fake_labels = sample(load_generator(fv.generator), fv.num_samples, fv.seed + 1,
+                                   config.get("noise", "uniform"))
         what = f"{fv.num_samples} samples of {fv.generator}"
     elif fv.images:
         try:

@@ -105,8 +105,8 @@ def load_experiments(folder: str, only: str = "", full: bool = False) -> list[Ex
 
 
 def finished_epochs(directory: str) -> int:
-    saved = checkpoint.load(directory) if os.path.exists(os.path.join(directory, checkpoint.CHECKPOINT)) else None
-    return saved[1]["epoch"] if saved else 0
+    meta = checkpoint.load_meta(directory)
+    return meta["epoch"] if meta else 0
 
 
 def seconds_per_epoch(directory: str, model: str) -> float:
@@ -137,7 +137,7 @@ def evaluate_run(e: Experiment, directory: str, log=print) -> dict:
     """The run's scores (metrics.json), computed again only when its generator changed."""
     from keras_gan import data, evaluate
     from keras_gan.checkpoint import write_text
-    from keras_gan.generate import generate, load_generator, num_classes
+    from keras_gan.generate import load_generator
     from keras_gan.metrics import features
 
     out, generator_path = os.path.join(directory, "metrics.json"), os.path.join(directory, "generator.keras")
@@ -147,17 +147,13 @@ def evaluate_run(e: Experiment, directory: str, log=print) -> dict:
     config = json.load(open(os.path.join(directory, "config.json")))
     spec = data.get_spec(e.dataset)
     arrays = data.load_arrays(e.dataset, config.get("data_dir"))
-    rng = np.random.default_rng(config["seed"])
-    n = min(e.num_samples, len(arrays.x_train))
-    pick = rng.choice(len(arrays.x_train), n, replace=False)
-    model = load_generator(generator_path)
-    labels = np.arange(n) % num_classes(model) if num_classes(model) else None
-    fake = generate(model, n, config["seed"] + 1, config["noise"], labels).reshape((-1, *spec.image_shape))
+    real, real_labels = evaluate.real_subset(arrays, e.num_samples, config["seed"])
+    fake, labels = evaluate.sample(load_generator(generator_path), len(real), config["seed"] + 1, config["noise"])
     network = features.classifier(e.dataset, config.get("data_dir"), log=log)
-    scores = evaluate.score(data.to_unit_range(arrays.x_train[pick]), fake, network,
-                            real_labels=arrays.y_train[pick], fake_labels=labels,
-                            num_classes=len(spec.class_names), seed=config["seed"])
-    scores = {"feature_network": network.description, "real_samples": n, "generated_samples": n, **scores}
+    scores = evaluate.score(real, fake.reshape((-1, *spec.image_shape)), network, real_labels=real_labels,
+                            fake_labels=labels, num_classes=len(spec.class_names), seed=config["seed"])
+    scores = {"feature_network": network.description, "real_samples": len(real), "generated_samples": len(real),
+              **scores}
     write_text(out, json.dumps(scores, indent=2))
     return scores
 

@@ -68,6 +68,7 @@ class GAN:
         self.label_smoothing = float(label_smoothing)
         self.conditional = len(generator.inputs) == 2
         self.num_classes = int(generator.inputs[1].shape[-1]) if self.conditional else None
+        self._eye = np.eye(self.num_classes, dtype=np.float32) if self.conditional else None  # one-hot rows
         if penalty == "gradient_penalty":
             discriminator = PenalizedCritic(discriminator, penalties.loss_term(penalty, gp_weight))
         else:
@@ -137,7 +138,7 @@ class GAN:
         self._check_labels(labels)
         _, g_targets = self._targets(int(noise.shape[0]))
         self.discriminator.trainable = False
-        x = [noise, np.asarray(self._one_hot(labels))] if self.conditional else noise
+        x = [noise, self._eye[labels]] if self.conditional else noise
         return float(self.combined.train_on_batch(x, g_targets))
 
     def train_step(self, real, noise_d, noise_g, labels=None, fake_labels=None,
@@ -147,7 +148,7 @@ class GAN:
 
     def sample(self, noise, labels=None) -> np.ndarray:
         self._check_labels(labels)
-        x = [tf.constant(noise, tf.float32), self._one_hot(labels)] if self.conditional else noise
+        x = [np.asarray(noise, np.float32), self._eye[labels]] if self.conditional else noise
         return np.asarray(self.generator(x, training=False))
 
     def discriminator_for_export(self) -> keras.Model:

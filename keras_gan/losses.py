@@ -96,18 +96,24 @@ OUTPUT_ACTIVATION = {"minimax": "sigmoid", "non_saturating": "sigmoid", "least_s
                      "wasserstein": None}
 
 
-@keras.saving.register_keras_serializable(package="keras_gan")
-class DiscriminatorLoss(keras.losses.Loss):
-    """D's compiled loss: y_pred is D on concat([real, fake]) (real first, halves of equal size);
-    y_true holds the real images' targets in its first half (its second half, 0, is not read)."""
+class _ContractLoss(keras.losses.Loss):
+    """A Keras loss around the contract function named `loss` (saved by name in its config)."""
 
-    def __init__(self, loss: str, name="d_loss", **kwargs):
-        super().__init__(name=name, **kwargs)
+    def __init__(self, loss: str, name=None, **kwargs):
+        super().__init__(name=name or self.default_name, **kwargs)
         self.loss = loss
         self.loss_fn = get(loss)
 
     def get_config(self):
         return {**super().get_config(), "loss": self.loss}
+
+
+@keras.saving.register_keras_serializable(package="keras_gan")
+class DiscriminatorLoss(_ContractLoss):
+    """D's compiled loss: y_pred is D on concat([real, fake]) (real first, halves of equal size);
+    y_true holds the real images' targets in its first half (its second half, 0, is not read)."""
+
+    default_name = "d_loss"
 
     def call(self, y_true, y_pred):
         n = ops.shape(y_pred)[0] // 2
@@ -115,16 +121,10 @@ class DiscriminatorLoss(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package="keras_gan")
-class GeneratorLoss(keras.losses.Loss):
+class GeneratorLoss(_ContractLoss):
     """The combined model's compiled loss: y_pred is D(G(z)); y_true is not read."""
 
-    def __init__(self, loss: str, name="g_loss", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.loss = loss
-        self.loss_fn = get(loss)
-
-    def get_config(self):
-        return {**super().get_config(), "loss": self.loss}
+    default_name = "g_loss"
 
     def call(self, y_true, y_pred):
         return self.loss_fn(None, y_pred).g_loss

@@ -61,16 +61,16 @@ PRESETS = {p.name: p for p in [
            convolutional=True,
            defaults={**DECK, "noise_dim": 100, "noise": "normal", "epochs": 25}),
     Preset("lsgan", "Mao et al. 2017: least-squares losses with (a, b, c) = (0, 1, 1) on the deck's networks",
-           loss="least_squares", discriminator=dict(output_activation=None),
+           loss="least_squares",
            defaults={**DECK, "label_smoothing": 1.0}),
     Preset("wgan", "Arjovsky et al. 2017: Wasserstein critic, weight clipping 0.01, n_critic 5, RMSProp 5e-5",
            loss="wasserstein", penalty="weight_clipping", optimizer="rmsprop",
-           discriminator=dict(dropout=0.0, output_activation=None),
+           discriminator=dict(dropout=0.0),
            defaults={**DECK, "learning_rate": 5e-5, "label_smoothing": 1.0, "batch_size": 64,
                      "n_critic": 5, "epochs": 100}),
     Preset("wgan_gp", "Gulrajani et al. 2017: gradient penalty 10, n_critic 5, Adam(1e-4, 0.5, 0.9)",
            loss="wasserstein", penalty="gradient_penalty",
-           discriminator=dict(dropout=0.0, output_activation=None),
+           discriminator=dict(dropout=0.0),
            defaults={**DECK, "learning_rate": 1e-4, "beta_1": 0.5, "beta_2": 0.9, "label_smoothing": 1.0,
                      "batch_size": 64, "n_critic": 5, "epochs": 100}),
 ]}
@@ -86,13 +86,16 @@ def get(name: str) -> Preset:
 
 def build_networks(preset: Preset, *, noise_dim: int, image_shape, num_classes: int = 10,
                    dcgan_filters: int = 128, cgan_layout: str = "concat"):
-    """The preset's (generator, discriminator), not yet compiled."""
+    """The preset's (generator, discriminator), not yet compiled. D's last activation is the one
+    the preset's loss needs (a sigmoid for cross-entropy, none for least squares and Wasserstein)."""
     from keras_gan import networks
+    from keras_gan.losses import OUTPUT_ACTIVATION
 
+    g_kwargs = dict(preset.generator)
+    d_kwargs = {**preset.discriminator, "output_activation": OUTPUT_ACTIVATION[preset.loss]}
     if preset.convolutional:
-        return (networks.build_dcgan_generator(noise_dim, image_shape, filters=dcgan_filters, **preset.generator),
-                networks.build_dcgan_discriminator(image_shape, **preset.discriminator))
-    g_kwargs, d_kwargs = dict(preset.generator), dict(preset.discriminator)
+        return (networks.build_dcgan_generator(noise_dim, image_shape, filters=dcgan_filters, **g_kwargs),
+                networks.build_dcgan_discriminator(image_shape, **d_kwargs))
     if preset.conditional:
         g_kwargs["num_classes"] = d_kwargs["num_classes"] = num_classes
         if cgan_layout == "paper":  # z -> 200, y -> 1000, concatenated (1200) -> the image

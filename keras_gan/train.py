@@ -328,9 +328,9 @@ def _train_body(fv) -> int:
     try:
         train(config, resume=fv.resume)
     except KeyboardInterrupt:
-        saved = checkpoint.load(config.run_dir)
+        saved = checkpoint.load_meta(config.run_dir)
         if saved:
-            print(f"\ninterrupted: epoch {saved[1]['epoch']} is the last saved in {config.run_dir}; continue with\n"
+            print(f"\ninterrupted: epoch {saved['epoch']} is the last saved in {config.run_dir}; continue with\n"
                   f"  python -m keras_gan.train --output_dir={config.run_dir} --resume", file=sys.stderr)
         else:
             print("\ninterrupted before the first epoch finished: nothing was saved.", file=sys.stderr)

@@ -56,6 +56,23 @@ def no_system_copy(monkeypatch):
 
 
 @pytest.fixture(scope="session")
+def classifier_cache(idx_dir, tmp_path_factory):
+    """A KERAS_GAN_CACHE holding the evaluation classifier, trained once on the fabricated data."""
+    from keras_gan.metrics import features
+
+    folder = tmp_path_factory.mktemp("classifier_cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KERAS_GAN_CACHE", str(folder))
+        features.train_classifier("mnist", idx_dir, epochs=2, log=lambda *_: None)
+    return folder
+
+
+@pytest.fixture
+def use_classifier(classifier_cache, monkeypatch):
+    monkeypatch.setenv("KERAS_GAN_CACHE", str(classifier_cache))
+
+
+@pytest.fixture(scope="session")
 def idx_dir(tmp_path_factory):
     """A small MNIST-shaped dataset as gzipped IDX files."""
     folder = tmp_path_factory.mktemp("idx")

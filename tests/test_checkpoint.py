@@ -47,3 +47,9 @@ def test_remove_temporaries_keeps_real_files(tmp_path):
     (tmp_path / "losses.csv").write_text("x")
     checkpoint.remove_temporaries(str(tmp_path))
     assert os.listdir(tmp_path) == ["losses.csv"]
+
+
+def test_load_meta_reads_the_epoch_without_the_weights(tmp_path):
+    assert checkpoint.load_meta(str(tmp_path)) is None
+    checkpoint.save(str(tmp_path), {"w/0": np.ones(3)}, {"epoch": 4, "history": {"d_loss": [1.0]}})
+    assert checkpoint.load_meta(str(tmp_path)) == {"epoch": 4, "history": {"d_loss": [1.0]}}

@@ -18,21 +18,6 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
-@pytest.fixture(scope="module")
-def trained_cache(idx_dir, tmp_path_factory):
-    """A classifier trained once on the fabricated data, shared by the tests of this module."""
-    folder = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KERAS_GAN_CACHE", str(folder))
-        features.train_classifier("mnist", idx_dir, epochs=2, log=lambda *_: None)
-    return folder
-
-
-@pytest.fixture
-def use_trained(trained_cache, monkeypatch):
-    monkeypatch.setenv("KERAS_GAN_CACHE", str(trained_cache))
-
-
 def test_classifier_is_trained_once_and_reused(idx_dir, cache, monkeypatch):
     messages = []
     net = features.classifier("mnist", idx_dir, log=messages.append)
@@ -87,7 +72,7 @@ def test_score_flags_a_collapsed_generator():
     assert evaluate.score(real, good, LabelNetwork(), metrics=["fid"]).keys() == {"fid"}
 
 
-def test_evaluate_the_test_split(idx_dir, use_trained, tmp_path, capsys):
+def test_evaluate_the_test_split(idx_dir, use_classifier, tmp_path, capsys):
     out = tmp_path / "floor.json"
     code = evaluate.main(["evaluate", "--test_split", "--dataset=mnist", f"--data_dir={idx_dir}",
                           "--num_samples=64", f"--out={out}"])
@@ -101,7 +86,7 @@ def test_evaluate_the_test_split(idx_dir, use_trained, tmp_path, capsys):
     assert "fid" in capsys.readouterr().out
 
 
-def test_evaluate_a_conditional_generator_and_an_array(idx_dir, use_trained, tmp_path, capsys):
+def test_evaluate_a_conditional_generator_and_an_array(idx_dir, use_classifier, tmp_path, capsys):
     run = tmp_path / "cgan"
     train.train(TrainConfig(model="cgan", dataset="mnist", data_dir=idx_dir, output_dir=str(run), epochs=1,
                             batch_size=32, steps_per_epoch=2), log=lambda *_: None)
@@ -126,20 +111,20 @@ def test_evaluate_a_conditional_generator_and_an_array(idx_dir, use_trained, tmp
     (["train-classifier"], "needs --dataset"),
     (["--test_split", "--dataset=mnist", "--inception_weights=/nonexistent.h5"], "file not found"),
 ])
-def test_bad_arguments(args, message, idx_dir, use_trained, capsys):
+def test_bad_arguments(args, message, idx_dir, use_classifier, capsys):
     assert evaluate.main(["evaluate", f"--data_dir={idx_dir}", *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err
 
 
-def test_images_out_of_range(idx_dir, use_trained, tmp_path, capsys):
+def test_images_out_of_range(idx_dir, use_classifier, tmp_path, capsys):
     np.save(tmp_path / "x.npy", np.full((20, 784), 255.0, np.float32))
     assert evaluate.main(["evaluate", f"--images={tmp_path / 'x.npy'}", "--dataset=mnist",
                           f"--data_dir={idx_dir}", "--num_samples=20"]) == 2
     assert "values in [-1, 1]" in capsys.readouterr().err
 
 
-def test_eval_every_records_scores_and_keeps_the_best_generator(idx_dir, use_trained, tmp_path):
+def test_eval_every_records_scores_and_keeps_the_best_generator(idx_dir, use_classifier, tmp_path):
     config = TrainConfig(dataset="mnist", data_dir=idx_dir, output_dir=str(tmp_path / "run"), epochs=3,
                          batch_size=32, steps_per_epoch=3, eval_every=2, eval_samples=40)
     history = train.train(config, log=lambda *_: None)

@@ -7,21 +7,10 @@ from PIL import Image
 
 from keras_gan import evaluate, experiment, train
 from keras_gan.errors import ConfigError
-from keras_gan.metrics import features
-
-
-@pytest.fixture(scope="module")
-def classifier_cache(idx_dir, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KERAS_GAN_CACHE", str(folder))
-        features.train_classifier("mnist", idx_dir, epochs=1, log=lambda *_: None)
-    return folder
 
 
 @pytest.fixture
-def configs(tmp_path, idx_dir, classifier_cache, monkeypatch):
-    monkeypatch.setenv("KERAS_GAN_CACHE", str(classifier_cache))
+def configs(tmp_path, idx_dir, use_classifier):
     folder = tmp_path / "configs"
     folder.mkdir()
     common = {"dataset": "mnist", "num_samples": 40,

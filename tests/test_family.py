@@ -106,6 +106,10 @@ def test_presets_plug_in_their_loss_and_penalty():
     assert all(v.constraint is not None for v in wgan.network.trainable_weights)
     _, lsgan = build("lsgan")
     assert lsgan.discriminator.loss.loss == "least_squares"
+    # D's last activation follows from the loss: a sigmoid for cross-entropy, none otherwise.
+    for model, activation in (("lsgan", "linear"), ("wgan_gp", "linear"), ("vanilla", "sigmoid"),
+                              ("dcgan", "sigmoid"), ("cgan", "sigmoid")):
+        assert build(model)[1].network.layers[-1].activation.__name__ == activation, model
     _, cgan = build("cgan")
     assert cgan.conditional and cgan.num_classes == 10
 

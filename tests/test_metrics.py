@@ -169,3 +169,11 @@ def test_conditional_accuracy():
     probs = np.eye(10)[labels]
     probs[:5] = np.eye(10)[(labels[:5] + 1) % 10]
     assert metrics.conditional_accuracy(probs, labels) == 0.75
+
+
+def test_kid_subsets_are_at_most_half_of_each_set():
+    a, b = gaussian(40, seed=1), gaussian(40, seed=2)
+    _, spread = metrics.kid(a, b, subsets=10)  # subsets of 20 of the 40: they differ, so they spread
+    assert spread > 0
+    with pytest.raises(ValueError, match="at least 4"):
+        metrics.kid(a[:3], b)

@@ -7,7 +7,8 @@ k(x, y) = (x.y / d + 1)^3, estimated without bias on random subsets of m samples
               - 2 sum_{i, j} k(x_i, y_j) / m^2
 
 KID is the mean over subsets; its spread over subsets is reported too. It can be slightly negative
-(an unbiased estimate of 0).
+(an unbiased estimate of 0). Subsets hold at most half of the smaller set, so that they differ
+from each other and the spread means something.
 """
 
 import numpy as np
@@ -28,9 +29,9 @@ def kid(real_features, fake_features, *, subsets: int = 100, subset_size: int = 
         seed: int = 0) -> tuple[float, float]:
     """(mean, standard deviation) of the unbiased MMD^2 over `subsets` random subsets."""
     x, y = np.asarray(real_features, np.float64), np.asarray(fake_features, np.float64)
-    m = min(subset_size, len(x), len(y))
+    m = min(subset_size, len(x) // 2, len(y) // 2)
     if m < 2:
-        raise ValueError("KID needs at least 2 real and 2 generated samples")
+        raise ValueError("KID needs at least 4 real and 4 generated samples")
     rng = np.random.default_rng(seed)
     values = [mmd2_unbiased(x[rng.choice(len(x), m, replace=False)], y[rng.choice(len(y), m, replace=False)])
               for _ in range(subsets)]
