@@ -2,7 +2,8 @@
 # make train  - install everything and train the slide-deck GAN on Fashion-MNIST (offline);
 #               MODEL=dcgan (or any preset of keras_gan/presets.py) trains another member of the family
 # make experiment - every configuration of experiments/configs (reduced budget; FULL=1 for the papers'
-#                   lengths; ONLY=name,...), then experiments/report.md; re-running reuses and resumes
+#                   lengths; ONLY=name,...; SEEDS=0,1,2 for other seeds), then experiments/report.md;
+#                   re-running reuses and resumes
 # make bench  - images per second of the training step against the deck's loop and the compute floor
 PYTHON ?= python3
 DATASET ?= fashion_mnist
@@ -35,7 +36,7 @@ train: install data
 		$$([ -f $(RUN_DIR)/checkpoint.npz ] && echo --resume) $(ARGS)
 
 experiment: install data
-	$(PYTHON) -m keras_gan.experiment $(if $(FULL),--full) $(if $(ONLY),--only=$(ONLY)) $(ARGS)
+	$(PYTHON) -m keras_gan.experiment $(if $(FULL),--full) $(if $(ONLY),--only=$(ONLY)) $(if $(SEEDS),--seeds=$(SEEDS)) $(ARGS)
 
 bench: install
 	$(PYTHON) -m keras_gan.bench $(ARGS)

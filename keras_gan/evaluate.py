@@ -31,6 +31,7 @@ from absl import flags
 
 from keras_gan.cli import run_cli
 from keras_gan.errors import ConfigError
+from keras_gan.metrics.features import CLASSIFIER_EPOCHS
 
 METRICS = ("fid", "kid", "is", "pr", "dc", "likeness", "modes")
 
@@ -140,7 +141,7 @@ def define_flags() -> flags.FlagValues:
     flags.DEFINE_integer("seed", 0, "Seed of the noise and of the real subset.", flag_values=fv)
     flags.DEFINE_string("out", None, "JSON file to write (default: metrics.json beside the generator).",
                         flag_values=fv)
-    flags.DEFINE_integer("epochs", 10, "train-classifier: epochs.", flag_values=fv)
+    flags.DEFINE_integer("epochs", CLASSIFIER_EPOCHS, "train-classifier: epochs.", flag_values=fv)
     return fv
 
 

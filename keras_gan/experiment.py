@@ -3,6 +3,7 @@
     python -m keras_gan.experiment                         # every configuration, the reduced budget
     python -m keras_gan.experiment --only=wgan_gp          # one of them
     python -m keras_gan.experiment --full                  # the papers' (the seeds') lengths
+    python -m keras_gan.experiment --seeds=0,1,2           # three seeds of each: mean and standard deviation
 
 Each experiment is a JSON file in experiments/configs/: a model, a dataset, epochs and seeds for the
 reduced budget (`epochs`, `seeds`) and for `--full` (`full_epochs`, `full_seeds`), extra training
@@ -86,7 +87,19 @@ def run_dir(results: str, name: str, seed: int) -> str:
     return os.path.join(results, name, f"seed_{seed}")
 
 
-def load_experiments(folder: str, only: str = "", full: bool = False) -> list[Experiment]:
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """--seeds: "0,1,2" -> (0, 1, 2)."""
+    try:
+        seeds = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        seeds = ()
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ConfigError(f"--seeds={text}: expected distinct non-negative integers separated by commas, e.g. 0,1,2")
+    return seeds
+
+
+def load_experiments(folder: str, only: str = "", full: bool = False, seeds: str = "") -> list[Experiment]:
+    """The configurations in `folder` (those named in `only`, if given), each with its own seeds or `seeds`."""
     paths = sorted(glob.glob(os.path.join(folder, "*.json")))
     if not paths:
         raise ConfigError(f"no experiment configurations (*.json) in {folder}")
@@ -98,6 +111,8 @@ def load_experiments(folder: str, only: str = "", full: bool = False) -> list[Ex
             raise ConfigError(f"--only: no experiment named {unknown}; there are: "
                               f"{', '.join(e.name for e in experiments)}")
         experiments = [e for e in experiments if e.name in names]
+    if seeds:
+        experiments = [dataclasses.replace(e, seeds=parse_seeds(seeds)) for e in experiments]
     for e in experiments:  # fail on a bad configuration before hours of training, not after
         for seed in e.seeds:
             e.train_config(seed, "results")
@@ -191,29 +206,67 @@ def figures(e: Experiment, directory: str) -> list[str]:
 
 
 def run(experiments, results: str, log=print) -> dict:
-    """Trains, scores and draws every (experiment, seed); returns {name: [scores per seed]}."""
+    """Trains, scores and draws every (experiment, seed); returns {name: [scores per seed]}.
+
+    Each call appends a line to RESULTS/sessions.csv (when it started, its wall-clock minutes, how many
+    runs it trained, whether it had to train a feature network first, whether it finished), so the
+    report can say how long the results took to make, resumed sessions included."""
     from keras_gan import train
+    from keras_gan.metrics import features
 
     everything = [(e, s) for e in experiments for s in e.seeds]
+    cached = all(os.path.isfile(features.classifier_path(d)) for d in {e.dataset for e in experiments})
+    session = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "trained": 0, "finished": False}
+    clock = time.perf_counter()
     summary = {}
-    for i, (e, seed) in enumerate(everything, 1):
-        directory = run_dir(results, e.name, seed)
-        done = finished_epochs(directory)
-        left = time_left(experiments, results)
-        log(f"[{i}/{len(everything)}] {e.name} seed {seed}: {done}/{e.epochs} epochs done; "
-            f"about {left / 60:.0f} min of training left in all")
-        if done < e.epochs:
-            started = time.perf_counter()
-            train.train(e.train_config(seed, results), resume=done > 0,
-                        log=lambda msg, _n=e.name: log(f"  {_n}: {msg}"))
-            log(f"  trained in {(time.perf_counter() - started) / 60:.1f} min")
-        else:
-            log("  finished earlier: reused")
-        scores = evaluate_run(e, directory, log=log)
-        figures(e, directory)
-        summary.setdefault(e.name, []).append(scores)
-        log(f"  FID {scores.get('fid', float('nan')):.2f}, KID {scores.get('kid', float('nan')):.4f}")
+    try:
+        for i, (e, seed) in enumerate(everything, 1):
+            directory = run_dir(results, e.name, seed)
+            done = finished_epochs(directory)
+            left = time_left(experiments, results)
+            log(f"[{i}/{len(everything)}] {e.name} seed {seed}: {done}/{e.epochs} epochs done; "
+                f"about {left / 60:.0f} min of training left in all")
+            if done < e.epochs:
+                started = time.perf_counter()
+                train.train(e.train_config(seed, results), resume=done > 0,
+                            log=lambda msg, _n=e.name: log(f"  {_n}: {msg}"))
+                session["trained"] += 1
+                log(f"  trained in {(time.perf_counter() - started) / 60:.1f} min")
+            else:
+                log("  finished earlier: reused")
+            scores = evaluate_run(e, directory, log=log)
+            figures(e, directory)
+            summary.setdefault(e.name, []).append(scores)
+            log(f"  FID {scores.get('fid', float('nan')):.2f}, KID {scores.get('kid', float('nan')):.4f}")
+        session["finished"] = True
+    finally:
+        _log_session(results, {**session, "minutes": (time.perf_counter() - clock) / 60,
+                               "classifier_cached": cached})
     return summary
+
+
+SESSION_FIELDS = ("started", "minutes", "trained", "classifier_cached", "finished")
+
+
+def _log_session(results: str, session: dict) -> None:
+    path = os.path.join(results, "sessions.csv")
+    os.makedirs(results, exist_ok=True)
+    new = not os.path.exists(path)
+    with open(path, "a") as f:
+        if new:
+            f.write(",".join(SESSION_FIELDS) + "\n")
+        f.write(",".join(f"{session[k]:.2f}" if k == "minutes" else str(session[k]) for k in SESSION_FIELDS) + "\n")
+
+
+def sessions(results: str) -> list[dict]:
+    """The rows of RESULTS/sessions.csv: every `run` over these results, oldest first."""
+    path = os.path.join(results, "sessions.csv")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        rows = [line.split(",") for line in f.read().splitlines()[1:] if line]
+    return [{"started": r[0], "minutes": float(r[1]), "trained": int(r[2]), "classifier_cached": r[3] == "True",
+             "finished": r[4] == "True"} for r in rows]
 
 
 DECK_LOSSES = {"d_loss": 0.558, "g_loss": 1.577}  # seeds/003's epoch-50 means, on MNIST
@@ -259,6 +312,20 @@ def _commit() -> str:
         return "unknown"
 
 
+def _time_taken(results: str, rel) -> list[str]:
+    """The report's paragraph on how long making these results took, from RESULTS/sessions.csv."""
+    rows = sessions(results)
+    if not rows:
+        return []
+    total = sum(r["minutes"] for r in rows)
+    fresh = " It started with no feature network in the cache, so that time includes training the classifier." \
+        if not rows[0]["classifier_cached"] else ""
+    count = "one session" if len(rows) == 1 else f"{len(rows)} sessions (an interrupted run resumes)"
+    return [f"Making these results took {total:.1f} minutes of wall-clock time in {count}, from the first "
+            f"session's start at {rows[0]['started']}.{fresh} Every session is a line of "
+            f"[sessions.csv]({rel(os.path.join(results, 'sessions.csv'))}).", ""]
+
+
 def write_report(experiments, results: str, path: str, *, full: bool = False) -> str:
     """A Markdown report that reads top to bottom: what ran, how long it took, what it shows."""
     rel = lambda p: os.path.relpath(p, os.path.dirname(os.path.abspath(path)))  # noqa: E731
@@ -268,10 +335,11 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
              f"commit {_commit()}, on {_machine()}.", "",
              "Every run below is a `python -m keras_gan.train` run of a named configuration in "
              "`experiments/configs/`; its folder holds the configuration, losses, per-epoch times and figures.", ""]
+    lines += _time_taken(results, rel)
     rows, network, samples = [], "", ""
     for e in experiments:
-        dirs = [run_dir(results, e.name, s) for s in e.seeds]
-        done = [d for d in dirs if os.path.exists(os.path.join(d, "metrics.json"))]
+        seeds = [s for s in e.seeds if os.path.exists(os.path.join(run_dir(results, e.name, s), "metrics.json"))]
+        done = [run_dir(results, e.name, s) for s in seeds]
         if not done:
             continue
         scores = [json.load(open(os.path.join(d, "metrics.json"))) for d in done]
@@ -286,7 +354,7 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
         lines += [f"## {e.name}", "", e.description, "", "```sh",
                   f"python -m keras_gan.train --model={e.model} --dataset={e.dataset} --epochs={e.epochs} "
                   f"--seed=S {args}".rstrip(), "```", "",
-                  f"Seeds {', '.join(str(s) for s in e.seeds[:len(done)])}; {_mean_sd(minutes, '{:.1f}')} minutes "
+                  f"Seeds {', '.join(str(s) for s in seeds)}; {_mean_sd(minutes, '{:.1f}')} minutes "
                   f"of training per seed, {_mean_sd(ips, '{:.0f}')} real images per second (median epoch).", ""]
         last = epochs[0][-1]
         lines.append(f"Final epoch ({last[0]}) mean losses: D {float(last[1]):.3f}, G {float(last[2]):.3f}"
@@ -329,6 +397,8 @@ def define_flags() -> flags.FlagValues:
     flags.DEFINE_string("results", "experiments/results", "Where the runs go, one folder per experiment.",
                         flag_values=fv)
     flags.DEFINE_string("only", "", "Comma-separated experiment names to run (default: all).", flag_values=fv)
+    flags.DEFINE_string("seeds", "", "Comma-separated seeds to run for every experiment instead of its "
+                        "configured ones, e.g. 0,1,2 for a mean and standard deviation.", flag_values=fv)
     flags.DEFINE_boolean("full", False, "The papers' (the seeds') lengths instead of the reduced budget.",
                          flag_values=fv)
     flags.DEFINE_string("report", "", "The Markdown report to write (default: RESULTS/../report.md, or "
@@ -337,7 +407,7 @@ def define_flags() -> flags.FlagValues:
 
 
 def _body(fv) -> int:
-    experiments = load_experiments(fv.configs, fv.only, fv.full)
+    experiments = load_experiments(fv.configs, fv.only, fv.full, fv.seeds)
     results = fv.results + ("_full" if fv.full else "")
     try:
         run(experiments, results)
@@ -347,7 +417,7 @@ def _body(fv) -> int:
     report = fv.report or os.path.join(os.path.dirname(os.path.abspath(results)),
                                        "report_full.md" if fv.full else "report.md")
     # The report covers every configuration that has results, not only those of --only.
-    print(f"wrote {write_report(load_experiments(fv.configs, '', fv.full), results, report, full=fv.full)}")
+    print(f"wrote {write_report(load_experiments(fv.configs, '', fv.full, fv.seeds), results, report, full=fv.full)}")
     return 0
 
 

@@ -41,6 +41,10 @@ def test_runs_every_experiment_then_reuses_them(configs, tmp_path, monkeypatch):
     lines.clear()
     again = experiment.run(experiment.load_experiments(str(configs)), str(results), log=lines.append)
     assert again == summary and sum("reused" in line for line in lines) == 3
+    # Each call is a line of sessions.csv: the first trained all three runs, the second none.
+    first, second = experiment.sessions(str(results))
+    assert (first["trained"], second["trained"]) == (3, 0) and first["finished"] and second["finished"]
+    assert first["classifier_cached"] and first["minutes"] > second["minutes"] >= 0
 
 
 def test_an_interrupted_experiment_resumes(configs, tmp_path):
@@ -61,6 +65,24 @@ def test_full_budget_and_selection(configs):
     full = experiment.load_experiments(str(configs), only="deck", full=True)
     assert [e.epochs for e in full] == [3]
     assert [e.name for e in experiment.load_experiments(str(configs))] == ["deck", "labels"]
+    assert [e.seeds for e in experiment.load_experiments(str(configs), seeds="4, 2,7")] == [(4, 2, 7)] * 2
+
+
+@pytest.mark.parametrize("text", ["", "a,b", "1,1", "-1", ","])
+def test_bad_seeds(configs, text):
+    with pytest.raises(ConfigError, match="expected distinct non-negative integers"):
+        experiment.parse_seeds(text)
+
+
+def test_an_interrupted_session_is_logged_unfinished(configs, tmp_path, monkeypatch):
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "train", stop)
+    with pytest.raises(KeyboardInterrupt):
+        experiment.run(experiment.load_experiments(str(configs)), str(tmp_path), log=lambda *_: None)
+    (session,) = experiment.sessions(str(tmp_path))
+    assert not session["finished"] and session["trained"] == 0
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -92,6 +114,9 @@ def test_report_reads_top_to_bottom(configs, tmp_path):
     assert text.startswith("# Experiment report") and "commit" in text and "cores" in text
     assert "## deck" in text and "## labels" in text and "## Results" in text
     assert "the slide deck reports D 0.558, G 1.577" in text  # vanilla rows compare with the deck
+    minutes = experiment.sessions(str(results))[0]["minutes"]
+    assert f"took {minutes:.1f} minutes of wall-clock time in one session" in text
+    assert "](results/sessions.csv)" in text
     deck_row = next(line for line in text.splitlines() if line.startswith("| `deck`"))
     assert "| 2 |" in deck_row and " ± " in deck_row  # two seeds: mean ± sd
     for link in ("results/deck/seed_0/samples.gif", "results/deck/seed_0/interpolation.png",
@@ -104,3 +129,11 @@ def test_cli_runs_and_writes_the_report(configs, tmp_path):
     assert experiment.main(["experiment", f"--configs={configs}", f"--results={results}", "--only=labels"]) == 0
     text = (tmp_path / "out" / "report.md").read_text()
     assert "## labels" in text and "## deck" not in text  # deck has no results yet
+    # --seeds replaces every configuration's seeds, in the runs and in the report.
+    assert experiment.main(["experiment", f"--configs={configs}", f"--results={results}", "--only=labels",
+                            "--seeds=3"]) == 0
+    assert (results / "labels" / "seed_3" / "metrics.json").exists()
+    row = next(line for line in (tmp_path / "out" / "report.md").read_text().splitlines()
+               if line.startswith("| `labels`"))
+    assert "| 1 |" in row
+    assert experiment.main(["experiment", f"--configs={configs}", "--seeds=x"]) == 2
