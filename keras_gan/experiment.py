@@ -312,6 +312,23 @@ def _commit() -> str:
         return "unknown"
 
 
+def scored_seeds(e: Experiment, results: str) -> list[int]:
+    """The seeds of `e` with a scored run in `results`: its own seeds, then any others run with --seeds
+    at the same budget (a run folder of the same model and epochs), so they stay in later reports."""
+    found = set()
+    for d in glob.glob(os.path.join(results, e.name, "seed_*")):
+        try:
+            seed = int(os.path.basename(d)[5:])
+            with open(os.path.join(d, "config.json")) as f:
+                config = json.load(f)
+        except (ValueError, OSError):
+            continue
+        if os.path.exists(os.path.join(d, "metrics.json")) and config.get("model") == e.model and \
+                config.get("epochs") == e.epochs:  # scores are written only once training has finished
+            found.add(seed)
+    return sorted(found, key=lambda s: (s not in e.seeds, s))
+
+
 def _time_taken(results: str, rel) -> list[str]:
     """The report's paragraph on how long making these results took, from RESULTS/sessions.csv."""
     rows = sessions(results)
@@ -336,9 +353,9 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
              "Every run below is a `python -m keras_gan.train` run of a named configuration in "
              "`experiments/configs/`; its folder holds the configuration, losses, per-epoch times and figures.", ""]
     lines += _time_taken(results, rel)
-    rows, network, samples = [], "", ""
+    rows, few, network, samples = [], [], "", ""
     for e in experiments:
-        seeds = [s for s in e.seeds if os.path.exists(os.path.join(run_dir(results, e.name, s), "metrics.json"))]
+        seeds = scored_seeds(e, results)
         done = [run_dir(results, e.name, s) for s in seeds]
         if not done:
             continue
@@ -374,6 +391,8 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
             lines += ["Every sample grid: " + ", ".join(f"[{os.path.basename(g)[6:9].lstrip('0')}]({rel(g)})"
                                                         for g in grids), ""]
         cells = [_mean_sd([s.get(key) for s in scores], fmt) for key, _, fmt in TABLE]
+        if len(done) < 3:
+            few.append(f"`{e.name}` ({len(done)})")
         rows.append(f"| `{e.name}` | {config['model']} | {e.dataset} | {len(done)} | {e.epochs} | "
                     f"{_mean_sd(minutes, '{:.1f}')} | {_mean_sd(ips, '{:.0f}')} | " + " | ".join(cells) + " |")
     lines += ["## Results", "",
@@ -384,6 +403,9 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
               "| experiment | model | dataset | seeds | epochs | minutes | img/s | "
               + " | ".join(t for _, t, _ in TABLE) + " |",
               "|" + "---|" * (7 + len(TABLE))] + rows + [""]
+    if few:
+        lines += [f"Fewer than three seeds, so no spread or a rough one: {', '.join(few)}. "
+                  "`make experiment SEEDS=0,1,2` runs three of each (finished runs are reused).", ""]
     from keras_gan.checkpoint import write_text
 
     write_text(path, "\n".join(lines))
@@ -417,7 +439,7 @@ def _body(fv) -> int:
     report = fv.report or os.path.join(os.path.dirname(os.path.abspath(results)),
                                        "report_full.md" if fv.full else "report.md")
     # The report covers every configuration that has results, not only those of --only.
-    print(f"wrote {write_report(load_experiments(fv.configs, '', fv.full, fv.seeds), results, report, full=fv.full)}")
+    print(f"wrote {write_report(load_experiments(fv.configs, '', fv.full), results, report, full=fv.full)}")
     return 0
 
 

@@ -22,6 +22,9 @@ def test_classifier_is_trained_once_and_reused(idx_dir, cache, monkeypatch):
     messages = []
     net = features.classifier("mnist", idx_dir, log=messages.append)
     assert any("training one" in m for m in messages)
+    epochs = [m for m in messages if m.startswith("classifier epoch ")]  # progress, one line per epoch
+    assert len(epochs) == features.CLASSIFIER_EPOCHS and epochs[-1].startswith(
+        f"classifier epoch {features.CLASSIFIER_EPOCHS}/{features.CLASSIFIER_EPOCHS}: loss ")
     info = json.loads((cache / "classifier_mnist.keras.json").read_text())
     assert info["dataset"] == "mnist" and 0 <= info["test_accuracy"] <= 1
     monkeypatch.setattr(features, "train_classifier", lambda *a, **k: pytest.fail("trained again"))

@@ -119,6 +119,7 @@ def test_report_reads_top_to_bottom(configs, tmp_path):
     assert "](results/sessions.csv)" in text
     deck_row = next(line for line in text.splitlines() if line.startswith("| `deck`"))
     assert "| 2 |" in deck_row and " ± " in deck_row  # two seeds: mean ± sd
+    assert "Fewer than three seeds, so no spread or a rough one: `deck` (2), `labels` (1)." in text
     for link in ("results/deck/seed_0/samples.gif", "results/deck/seed_0/interpolation.png",
                  "results/labels/seed_0/loss_curves.png"):
         assert f"]({link})" in text, link
@@ -129,11 +130,15 @@ def test_cli_runs_and_writes_the_report(configs, tmp_path):
     assert experiment.main(["experiment", f"--configs={configs}", f"--results={results}", "--only=labels"]) == 0
     text = (tmp_path / "out" / "report.md").read_text()
     assert "## labels" in text and "## deck" not in text  # deck has no results yet
-    # --seeds replaces every configuration's seeds, in the runs and in the report.
+    # --seeds replaces every configuration's seeds; later reports keep every seed run at the same budget.
     assert experiment.main(["experiment", f"--configs={configs}", f"--results={results}", "--only=labels",
                             "--seeds=3"]) == 0
     assert (results / "labels" / "seed_3" / "metrics.json").exists()
-    row = next(line for line in (tmp_path / "out" / "report.md").read_text().splitlines()
-               if line.startswith("| `labels`"))
-    assert "| 1 |" in row
+    text = (tmp_path / "out" / "report.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| `labels`"))
+    assert "| 2 |" in row and " ± " in row and "Seeds 0, 3;" in text
+    config = json.loads((results / "labels" / "seed_3" / "config.json").read_text())
+    (results / "labels" / "seed_3" / "config.json").write_text(json.dumps({**config, "epochs": 9}))
+    labels = experiment.load_experiments(str(configs), only="labels")[0]
+    assert experiment.scored_seeds(labels, str(results)) == [0]  # another budget's run is left out
     assert experiment.main(["experiment", f"--configs={configs}", "--seeds=x"]) == 2
