@@ -334,13 +334,20 @@ def _time_taken(results: str, rel) -> list[str]:
     rows = sessions(results)
     if not rows:
         return []
+
+    def describe(r):
+        return (f"{r['minutes']:.1f} minutes from {r['started']}, {r['trained']} run(s) trained"
+                + ("" if r["classifier_cached"] else ", the classifier trained first (its cache was empty)")
+                + ("" if r["finished"] else ", stopped before the end"))
+
     total = sum(r["minutes"] for r in rows)
-    fresh = " It started with no feature network in the cache, so that time includes training the classifier." \
-        if not rows[0]["classifier_cached"] else ""
-    count = "one session" if len(rows) == 1 else f"{len(rows)} sessions (an interrupted run resumes)"
-    return [f"Making these results took {total:.1f} minutes of wall-clock time in {count}, from the first "
-            f"session's start at {rows[0]['started']}.{fresh} Every session is a line of "
-            f"[sessions.csv]({rel(os.path.join(results, 'sessions.csv'))}).", ""]
+    if len(rows) == 1:
+        told = f"one session: {describe(rows[0])}"
+    else:
+        told = f"{len(rows)} sessions, {total:.1f} minutes in all: " + "; ".join(
+            f"({i}) {describe(r)}" for i, r in enumerate(rows, 1))
+    return [f"Wall-clock time of the `python -m keras_gan.experiment` sessions that made these results, "
+            f"[sessions.csv]({rel(os.path.join(results, 'sessions.csv'))}): {told}.", ""]
 
 
 def write_report(experiments, results: str, path: str, *, full: bool = False) -> str:

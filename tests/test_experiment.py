@@ -115,8 +115,11 @@ def test_report_reads_top_to_bottom(configs, tmp_path):
     assert "## deck" in text and "## labels" in text and "## Results" in text
     assert "the slide deck reports D 0.558, G 1.577" in text  # vanilla rows compare with the deck
     minutes = experiment.sessions(str(results))[0]["minutes"]
-    assert f"took {minutes:.1f} minutes of wall-clock time in one session" in text
-    assert "](results/sessions.csv)" in text
+    assert f"made these results, [sessions.csv](results/sessions.csv): one session: {minutes:.1f} minutes " \
+           "from " in text and ", 3 run(s) trained." in text
+    experiment.run(experiments, str(results), log=lambda *_: None)  # all reused: a second session
+    text = open(experiment.write_report(experiments, str(results), str(tmp_path / "report.md"))).read()
+    assert "2 sessions, " in text and "; (2) " in text and "0 run(s) trained." in text
     deck_row = next(line for line in text.splitlines() if line.startswith("| `deck`"))
     assert "| 2 |" in deck_row and " ± " in deck_row  # two seeds: mean ± sd
     assert "Fewer than three seeds, so no spread or a rough one: `deck` (2), `labels` (1)." in text
