@@ -56,20 +56,27 @@ def save(run_dir: str, state: dict[str, np.ndarray], meta: dict) -> str:
     return path
 
 
+def _open(run_dir: str):
+    path = os.path.join(run_dir, CHECKPOINT)
+    return np.load(path) if os.path.exists(path) else None
+
+
+def _meta(archive) -> dict:
+    return json.loads(archive["__meta__"].tobytes().decode())
+
+
 def load_meta(run_dir: str) -> dict | None:
     """The checkpoint's `meta` (epoch, history) without reading its arrays; None if there is none."""
-    path = os.path.join(run_dir, CHECKPOINT)
-    if not os.path.exists(path):
+    archive = _open(run_dir)
+    if archive is None:
         return None
-    with np.load(path) as f:
-        return json.loads(f["__meta__"].tobytes().decode())
+    with archive:
+        return _meta(archive)
 
 
 def load(run_dir: str) -> tuple[dict[str, np.ndarray], dict] | None:
-    path = os.path.join(run_dir, CHECKPOINT)
-    if not os.path.exists(path):
+    archive = _open(run_dir)
+    if archive is None:
         return None
-    with np.load(path) as f:
-        state = {k: f[k] for k in f.files if k != "__meta__"}
-        meta = json.loads(f["__meta__"].tobytes().decode())
-    return state, meta
+    with archive:
+        return {k: archive[k] for k in archive.files if k != "__meta__"}, _meta(archive)

@@ -92,6 +92,26 @@ def sample(model, n: int, seed: int, noise_kind: str) -> tuple[np.ndarray, np.nd
     return generate(model, n, seed, noise_kind, labels), labels
 
 
+def score_generator(generator_path: str, dataset: str, *, data_dir=None, num_samples: int, seed: int,
+                    noise: str = "uniform", network=None, metrics=METRICS, progress: bool = False,
+                    log=print) -> dict:
+    """Scores `num_samples` samples of a saved generator (noise seed `seed` + 1) against as many
+    training images (drawn with `seed`): what `--generator` and `make experiment` write as metrics.json.
+    The feature network defaults to the dataset's classifier."""
+    from keras_gan import data
+    from keras_gan.generate import load_generator
+    from keras_gan.metrics import features
+
+    spec = data.get_spec(dataset)
+    real, real_labels = real_subset(data.load_arrays(dataset, data_dir), num_samples, seed)
+    fake, fake_labels = sample(load_generator(generator_path), num_samples, seed + 1, noise)
+    network = network or features.classifier(dataset, data_dir, log=log)
+    results = score(real, fake.reshape((-1, *spec.image_shape)), network, metrics=metrics, real_labels=real_labels,
+                    fake_labels=fake_labels, num_classes=len(spec.class_names), seed=seed, progress=progress)
+    return {"real_samples": len(real), "generated_samples": len(fake), "feature_network": network.description,
+            **results}
+
+
 class TrainingEvaluator:
     """FID, KID and mode coverage of a generator during training (`--eval_every`), against a fixed
     subset of the training split whose features are computed once."""
@@ -122,7 +142,7 @@ def format_table(results: dict) -> str:
     for k, v in rows:
         std = results.get(k + "_std")
         value = f"{v:.4f}" if isinstance(v, float) else str(v)
-        lines.append(f"  {k:<16} {value}" + (f" ± {std:.4f}" if std is not None else ""))
+        lines.append(f"  {k:<18} {value}" + (f" ± {std:.4f}" if std is not None else ""))
     return "\n".join(lines)
 
 
@@ -148,7 +168,7 @@ def define_flags() -> flags.FlagValues:
 def _body(fv, argv_rest) -> int:
     from keras_gan import data
     from keras_gan.checkpoint import write_text
-    from keras_gan.generate import load_generator, run_config
+    from keras_gan.generate import run_config
     from keras_gan.metrics import features
 
     if argv_rest == ["train-classifier"]:
@@ -169,35 +189,40 @@ def _body(fv, argv_rest) -> int:
     if not dataset:
         raise ConfigError("--dataset is required (no run config.json beside the generator names one).")
     spec = data.get_spec(dataset)
-    arrays = data.load_arrays(dataset, fv.data_dir or config.get("data_dir"))
-    real, real_labels = real_subset(arrays, fv.num_samples, fv.seed)
-    n_real = len(real)
-    fake_labels = None
+    data_dir = fv.data_dir or config.get("data_dir")
+    # The classifier is built (perhaps trained) only once the images to score have loaded.
+    network = features.inception(fv.inception_weights, spec.image_shape) if fv.inception_weights else None
+    progress = sys.stdout.isatty()
     if fv.generator:
-        fake, fake_labels = sample(load_generator(fv.generator), fv.num_samples, fv.seed + 1,
-                                   config.get("noise", "uniform"))
         what = f"{fv.num_samples} samples of {fv.generator}"
-    elif fv.images:
-        try:
-            fake = np.load(fv.images, allow_pickle=False).astype(np.float32)
-        except (OSError, ValueError) as e:
-            raise ConfigError(f"--images={fv.images}: cannot read it as an .npy array ({e})") from e
-        if fake.size % math.prod(spec.image_shape) or fake.min() < -1.001 or fake.max() > 1.001:
-            raise ConfigError(f"--images must hold {dataset} images {spec.image_shape} with values in [-1, 1]; "
-                              f"got shape {fake.shape}, range [{fake.min():.3g}, {fake.max():.3g}].")
-        what = f"{len(fake.reshape(-1, *spec.image_shape))} images of {fv.images}"
+        print(f"scoring {what} against as many training images")
+        results = score_generator(fv.generator, dataset, data_dir=data_dir, num_samples=fv.num_samples,
+                                  seed=fv.seed, noise=config.get("noise", "uniform"), network=network,
+                                  metrics=chosen, progress=progress)
     else:
-        n = min(fv.num_samples, len(arrays.x_test))
-        fake = data.to_unit_range(arrays.x_test[:n])
-        what = f"{n} real images of the {dataset} test split"
-    fake = fake.reshape((-1, *spec.image_shape))
-    network = (features.inception(fv.inception_weights, spec.image_shape) if fv.inception_weights
-               else features.classifier(dataset, fv.data_dir))
-    print(f"scoring {what} against {n_real} training images; feature network: {network.description}")
-    results = score(real, fake, network, metrics=chosen, real_labels=real_labels, fake_labels=fake_labels,
-                    num_classes=len(spec.class_names), seed=fv.seed, progress=sys.stdout.isatty())
-    results = {"dataset": dataset, "evaluated": what, "real_samples": n_real, "generated_samples": len(fake),
-               "feature_network": network.description, **results}
+        arrays = data.load_arrays(dataset, data_dir)
+        real, real_labels = real_subset(arrays, fv.num_samples, fv.seed)
+        if fv.images:
+            try:
+                fake = np.load(fv.images, allow_pickle=False).astype(np.float32)
+            except (OSError, ValueError) as e:
+                raise ConfigError(f"--images={fv.images}: cannot read it as an .npy array ({e})") from e
+            if fake.size % math.prod(spec.image_shape) or fake.min() < -1.001 or fake.max() > 1.001:
+                raise ConfigError(f"--images must hold {dataset} images {spec.image_shape} with values in [-1, 1]; "
+                                  f"got shape {fake.shape}, range [{fake.min():.3g}, {fake.max():.3g}].")
+            what = f"{len(fake.reshape(-1, *spec.image_shape))} images of {fv.images}"
+        else:
+            n = min(fv.num_samples, len(arrays.x_test))
+            fake = data.to_unit_range(arrays.x_test[:n])
+            what = f"{n} real images of the {dataset} test split"
+        fake = fake.reshape((-1, *spec.image_shape))
+        network = network or features.classifier(dataset, data_dir)
+        print(f"scoring {what} against {len(real)} training images")
+        results = {"real_samples": len(real), "generated_samples": len(fake), "feature_network": network.description,
+                   **score(real, fake, network, metrics=chosen, real_labels=real_labels,
+                           num_classes=len(spec.class_names), seed=fv.seed, progress=progress)}
+    results = {"dataset": dataset, "evaluated": what, **results}
+    print(f"feature network: {results['feature_network']}")
     print(format_table(results))
     out = fv.out or (os.path.join(os.path.dirname(os.path.abspath(fv.generator)), "metrics.json")
                      if fv.generator else None)

@@ -14,6 +14,7 @@ Each run is then scored (keras_gan.evaluate; the scores are reused while the gen
 unchanged) and gets an animated GIF of its sample grids and the figures its configuration asks for.
 """
 
+import csv
 import dataclasses
 import glob
 import json
@@ -124,13 +125,23 @@ def finished_epochs(directory: str) -> int:
     return meta["epoch"] if meta else 0
 
 
+def _csv_rows(path: str) -> list[dict]:
+    """The rows of a CSV file with a header (epochs.csv, sessions.csv) as dicts; [] if it is not there."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _json(path: str) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
 def seconds_per_epoch(directory: str, model: str) -> float:
-    path = os.path.join(directory, "epochs.csv")
-    if os.path.exists(path):
-        with open(path) as f:
-            rows = f.read().splitlines()[1:]
-        if rows:
-            return float(np.median([float(r.split(",")[3]) for r in rows]))
+    rows = _csv_rows(os.path.join(directory, "epochs.csv"))
+    if rows:
+        return float(np.median([float(r["seconds"]) for r in rows]))
     return GUESS_SECONDS_PER_EPOCH.get(model, DEFAULT_GUESS)
 
 
@@ -150,25 +161,17 @@ def _up_to_date(target: str, source: str) -> bool:
 
 def evaluate_run(e: Experiment, directory: str, log=print) -> dict:
     """The run's scores (metrics.json), computed again only when its generator changed."""
-    from keras_gan import data, evaluate
+    from keras_gan import evaluate
     from keras_gan.checkpoint import write_text
-    from keras_gan.generate import load_generator
-    from keras_gan.metrics import features
+    from keras_gan.generate import run_config
 
     out, generator_path = os.path.join(directory, "metrics.json"), os.path.join(directory, "generator.keras")
     if _up_to_date(out, generator_path):
         with open(out) as f:
             return json.load(f)
-    config = json.load(open(os.path.join(directory, "config.json")))
-    spec = data.get_spec(e.dataset)
-    arrays = data.load_arrays(e.dataset, config.get("data_dir"))
-    real, real_labels = evaluate.real_subset(arrays, e.num_samples, config["seed"])
-    fake, labels = evaluate.sample(load_generator(generator_path), len(real), config["seed"] + 1, config["noise"])
-    network = features.classifier(e.dataset, config.get("data_dir"), log=log)
-    scores = evaluate.score(real, fake.reshape((-1, *spec.image_shape)), network, real_labels=real_labels,
-                            fake_labels=labels, num_classes=len(spec.class_names), seed=config["seed"])
-    scores = {"feature_network": network.description, "real_samples": len(real), "generated_samples": len(real),
-              **scores}
+    config = run_config(generator_path)
+    scores = evaluate.score_generator(generator_path, e.dataset, data_dir=config.get("data_dir"),
+                                      num_samples=e.num_samples, seed=config["seed"], noise=config["noise"], log=log)
     write_text(out, json.dumps(scores, indent=2))
     return scores
 
@@ -176,7 +179,7 @@ def evaluate_run(e: Experiment, directory: str, log=print) -> dict:
 def figures(e: Experiment, directory: str) -> list[str]:
     """The run's animated sample grids and the figures its configuration asks for."""
     from keras_gan import data, plots
-    from keras_gan.generate import load_generator, num_classes
+    from keras_gan.generate import decode, load_generator, num_classes, run_config
     from keras_gan.train import make_noise
 
     made = []
@@ -189,16 +192,15 @@ def figures(e: Experiment, directory: str) -> list[str]:
         path = os.path.join(directory, "interpolation.png")
         generator_path = os.path.join(directory, "generator.keras")
         if not _up_to_date(path, generator_path):
-            config = json.load(open(os.path.join(directory, "config.json")))
+            config = run_config(generator_path)
             model = load_generator(generator_path)
             rows, steps = 6, 10
             rng = np.random.default_rng([config["seed"], 0x1E7])
             ends = make_noise(rng, 2 * rows, config["noise_dim"], config["noise"]).reshape(rows, 2, -1)
             t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
             z = (ends[:, :1] * (1 - t) + ends[:, 1:] * t).reshape(rows * steps, -1)
-            x = z if not num_classes(model) else [z, np.eye(num_classes(model), dtype=np.float32)[
-                np.repeat(np.arange(rows) % num_classes(model), steps)]]
-            images = np.asarray(model(x, training=False))
+            classes = num_classes(model)  # a conditional generator keeps one class per row
+            images = decode(model, z, None if classes is None else np.repeat(np.arange(rows) % classes, steps))
             plots.interpolation(images.reshape(rows, steps, -1), data.get_spec(e.dataset).image_shape, path,
                                 title=f"{e.model}: straight lines between two noise vectors")
         made.append(path)
@@ -260,13 +262,9 @@ def _log_session(results: str, session: dict) -> None:
 
 def sessions(results: str) -> list[dict]:
     """The rows of RESULTS/sessions.csv: every `run` over these results, oldest first."""
-    path = os.path.join(results, "sessions.csv")
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        rows = [line.split(",") for line in f.read().splitlines()[1:] if line]
-    return [{"started": r[0], "minutes": float(r[1]), "trained": int(r[2]), "classifier_cached": r[3] == "True",
-             "finished": r[4] == "True"} for r in rows]
+    return [{"started": r["started"], "minutes": float(r["minutes"]), "trained": int(r["trained"]),
+             "classifier_cached": r["classifier_cached"] == "True", "finished": r["finished"] == "True"}
+            for r in _csv_rows(os.path.join(results, "sessions.csv"))]
 
 
 DECK_LOSSES = {"d_loss": 0.558, "g_loss": 1.577}  # seeds/003's epoch-50 means, on MNIST
@@ -319,8 +317,7 @@ def scored_seeds(e: Experiment, results: str) -> list[int]:
     for d in glob.glob(os.path.join(results, e.name, "seed_*")):
         try:
             seed = int(os.path.basename(d)[5:])
-            with open(os.path.join(d, "config.json")) as f:
-                config = json.load(f)
+            config = _json(os.path.join(d, "config.json"))
         except (ValueError, OSError):
             continue
         if os.path.exists(os.path.join(d, "metrics.json")) and config.get("model") == e.model and \
@@ -366,14 +363,14 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
         done = [run_dir(results, e.name, s) for s in seeds]
         if not done:
             continue
-        scores = [json.load(open(os.path.join(d, "metrics.json"))) for d in done]
-        epochs = [[r.split(",") for r in open(os.path.join(d, "epochs.csv")).read().splitlines()[1:]] for d in done]
-        minutes = [sum(float(r[3]) for r in rows_) / 60 for rows_ in epochs]
-        ips = [float(np.median([float(r[4]) for r in rows_])) for rows_ in epochs]
+        scores = [_json(os.path.join(d, "metrics.json")) for d in done]
+        epochs = [_csv_rows(os.path.join(d, "epochs.csv")) for d in done]
+        minutes = [sum(float(r["seconds"]) for r in rows_) / 60 for rows_ in epochs]
+        ips = [float(np.median([float(r["images_per_second"]) for r in rows_])) for rows_ in epochs]
         network = scores[0].get("feature_network", network)
         samples = f"{scores[0].get('generated_samples')} generated and {scores[0].get('real_samples')} real"
         first = done[0]
-        config = json.load(open(os.path.join(first, "config.json")))
+        config = _json(os.path.join(first, "config.json"))
         args = " ".join(f"--{k}={v}" for k, v in sorted(e.args.items()))
         lines += [f"## {e.name}", "", e.description, "", "```sh",
                   f"python -m keras_gan.train --model={e.model} --dataset={e.dataset} --epochs={e.epochs} "
@@ -381,7 +378,8 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
                   f"Seeds {', '.join(str(s) for s in seeds)}; {_mean_sd(minutes, '{:.1f}')} minutes "
                   f"of training per seed, {_mean_sd(ips, '{:.0f}')} real images per second (median epoch).", ""]
         last = epochs[0][-1]
-        lines.append(f"Final epoch ({last[0]}) mean losses: D {float(last[1]):.3f}, G {float(last[2]):.3f}"
+        lines.append(f"Final epoch ({last['epoch']}) mean losses: D {float(last['d_loss']):.3f}, "
+                     f"G {float(last['g_loss']):.3f}"
                      + (f" (the slide deck reports D {DECK_LOSSES['d_loss']}, G {DECK_LOSSES['g_loss']} at "
                         f"epoch 50 on MNIST{'' if e.dataset == 'mnist' else '; this run is on ' + e.dataset})"
                         if e.model == "vanilla" else "") + ".")

@@ -98,15 +98,12 @@ def num_classes(model) -> int | None:
     return int(model.inputs[1].shape[-1]) if len(model.inputs) == 2 else None
 
 
-def generate(model, num: int, seed: int, noise_kind: str = "uniform", labels=None) -> np.ndarray:
-    """`num` samples in [-1, 1] from noise drawn with `seed`, as the generator makes them (flat for
-    the dense generators). A conditional generator needs `labels`: `num` integer classes."""
-    from keras_gan.train import make_noise
-
-    noise = make_noise(np.random.default_rng(seed), num, int(model.inputs[0].shape[-1]), noise_kind)
-    classes = num_classes(model)
+def decode(model, noise: np.ndarray, labels=None) -> np.ndarray:
+    """The generator's images in [-1, 1] for given noise vectors (and, for a conditional generator,
+    one integer class per vector), in batches, as it makes them (flat for the dense generators)."""
+    num, classes = len(noise), num_classes(model)
     if classes is None and labels is not None:
-        raise ConfigError("this generator is not conditional: it takes no --label.")
+        raise ConfigError("the generator is not a conditional generator: it takes no labels (--label).")
     if classes is not None:
         if labels is None:
             raise ConfigError(f"this generator is conditional: give it labels (0..{classes - 1}).")
@@ -119,6 +116,15 @@ def generate(model, num: int, seed: int, noise_kind: str = "uniform", labels=Non
         x = noise[i:i + 1024] if classes is None else [noise[i:i + 1024], one_hot[i:i + 1024]]
         out.append(np.asarray(model(x, training=False)))
     return np.concatenate(out)
+
+
+def generate(model, num: int, seed: int, noise_kind: str = "uniform", labels=None) -> np.ndarray:
+    """`num` samples from noise drawn with `seed` (see `decode`; a conditional generator needs `num`
+    integer `labels`)."""
+    from keras_gan.train import make_noise
+
+    return decode(model, make_noise(np.random.default_rng(seed), num, int(model.inputs[0].shape[-1]), noise_kind),
+                  labels)
 
 
 def define_flags() -> flags.FlagValues:
@@ -150,9 +156,9 @@ def _body(fv) -> int:
     model = load_generator(fv.generator)
     shape = image_shape_for(model, config, fv.image_shape)
     classes, labels, cols, num = num_classes(model), None, fv.cols, fv.num
-    if classes is None and fv.label is not None:
-        raise ConfigError(f"--label: {fv.generator} is not a conditional generator.")
-    if classes is not None:
+    if classes is None:
+        labels = None if fv.label is None else np.full(fv.num, fv.label)  # decode refuses them
+    else:
         if fv.label is not None and not 0 <= fv.label < classes:
             raise ConfigError(f"--label must be in 0..{classes - 1}. Received: label={fv.label}")
         if fv.label is not None:

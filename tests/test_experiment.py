@@ -47,6 +47,20 @@ def test_runs_every_experiment_then_reuses_them(configs, tmp_path, monkeypatch):
     assert first["classifier_cached"] and first["minutes"] > second["minutes"] >= 0
 
 
+def test_experiment_scores_are_the_evaluate_commands(configs, tmp_path):
+    """make experiment's metrics.json and `python -m keras_gan.evaluate --generator` are one computation."""
+    results = tmp_path / "results"
+    labels = experiment.load_experiments(str(configs), only="labels")
+    experiment.run(labels, str(results), log=lambda *_: None)
+    run = results / "labels" / "seed_0"
+    ours = json.loads((run / "metrics.json").read_text())
+    assert evaluate.main(["evaluate", f"--generator={run / 'generator.keras'}", "--num_samples=40",
+                          f"--out={tmp_path / 'cli.json'}"]) == 0
+    cli = json.loads((tmp_path / "cli.json").read_text())
+    assert cli["dataset"] == "mnist" and cli["evaluated"].startswith("40 samples of ")
+    assert {k: v for k, v in cli.items() if k not in ("dataset", "evaluated")} == ours
+
+
 def test_an_interrupted_experiment_resumes(configs, tmp_path):
     results = tmp_path / "results"
     deck = experiment.load_experiments(str(configs), only="deck")[0]
