@@ -114,7 +114,7 @@ def literal_loop(uint8_images: np.ndarray, batch: int, *, quiet: bool = False):
     from keras_gan import networks
 
     keras.utils.set_random_seed(0)
-    generator, discriminator = networks.build_generator(), networks.build_discriminator()
+    generator, discriminator = networks.build_generator(), networks.build_discriminator(output_activation="sigmoid")
     # Keras 3 builds an optimizer for one set of variables: the deck's shared Adam becomes two.
     discriminator.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
     discriminator.trainable = False

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gan import losses, penalties
+from keras_gan import losses, networks, penalties
 from keras_gan.optimizers import FusedAdam
 
 
@@ -61,11 +61,18 @@ class GAN:
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *,
                  d_optimizer=None, g_optimizer=None, loss: str = "non_saturating",
                  penalty: str = "none", label_smoothing: float = 0.9, clip_value: float = 0.01,
-                 gp_weight: float = 10.0):
+                 gp_weight: float = 10.0, fakes_in_training_mode: bool = False):
+        last = discriminator.layers[-1] if discriminator.layers else None
+        activation = getattr(getattr(last, "activation", None), "__name__", "linear")
+        if activation != "linear":
+            raise ValueError(f"the discriminator's last layer applies {activation}: D must output a raw score "
+                             "(build it with output_activation=None); the losses take logits, and the exported "
+                             "discriminator.keras applies the loss's activation.")
         self.generator = generator
         self.network = discriminator  # the plain D network (what is exported)
         self.loss_name, self.penalty_name = loss, penalty
         self.label_smoothing = float(label_smoothing)
+        self.fakes_in_training_mode = bool(fakes_in_training_mode)
         self.conditional = len(generator.inputs) == 2
         self.num_classes = int(generator.inputs[1].shape[-1]) if self.conditional else None
         self._eye = np.eye(self.num_classes, dtype=np.float32) if self.conditional else None  # one-hot rows
@@ -109,11 +116,14 @@ class GAN:
         return tf.one_hot(tf.cast(labels, tf.int32), self.num_classes)
 
     def _generate_batch(self, real, noise, real_labels=None, fake_labels=None):
-        # G in inference mode, as the deck's `generator.predict(noise)`, but one compiled call.
+        # One compiled call of G. In inference mode, as the deck's `generator.predict(noise)`; in
+        # training mode (BatchNorm on the batch's statistics, Dropout on), as the seeds' PyTorch
+        # loops make their fakes: D then trains against the function G's own step differentiates.
+        training = self.fakes_in_training_mode
         if not self.conditional:
-            return tf.concat([tf.cast(real, tf.float32), self.generator(noise, training=False)], axis=0)
+            return tf.concat([tf.cast(real, tf.float32), self.generator(noise, training=training)], axis=0)
         fake_y = self._one_hot(fake_labels)
-        fake = self.generator([noise, fake_y], training=False)
+        fake = self.generator([noise, fake_y], training=training)
         return (tf.concat([tf.cast(real, tf.float32), fake], axis=0),
                 tf.concat([self._one_hot(real_labels), fake_y], axis=0))
 
@@ -152,9 +162,10 @@ class GAN:
         return np.asarray(self.generator(x, training=False))
 
     def discriminator_for_export(self) -> keras.Model:
-        """An uncompiled copy of D with D's current weights, made once and refreshed on each call."""
+        """An uncompiled copy of D with D's current weights and the loss's output activation (the
+        deck's sigmoid for the cross-entropy losses), made once and refreshed on each call."""
         if self._d_export is None:
-            self._d_export = keras.models.clone_model(self.network)
+            self._d_export = networks.with_output_activation(self.network, losses.EXPORT_ACTIVATION[self.loss_name])
         self._d_export.set_weights(self.network.get_weights())
         return self._d_export
 
@@ -166,6 +177,15 @@ class GAN:
             "d_optimizer": self.discriminator.optimizer.variables,
             "g_optimizer": self.combined.optimizer.variables,
         }
+
+    def nonfinite_parts(self) -> list[str]:
+        """The parts of the state (generator, discriminator, either optimizer) that hold a NaN or an
+        infinity: a diverged state, which must never be saved."""
+        def finite(v):
+            a = np.asarray(v)
+            return a.dtype.kind != "f" or bool(np.isfinite(a).all())
+
+        return [part for part, variables in self._parts().items() if not all(finite(v) for v in variables)]
 
     def get_state(self) -> dict[str, np.ndarray]:
         return {f"{part}/{i}": np.asarray(v) for part, vs in self._parts().items()

@@ -2,11 +2,19 @@
 
     d_loss, g_loss = loss(d_real, d_fake, real_target=1.0)
 
-`d_real` and `d_fake` are D's outputs on a batch of real and of generated images (probabilities
-for the cross-entropy losses, unbounded scores for the others). `real_target` is the label of real
-images: 1, or 0.9 for one-sided label smoothing (Salimans et al. 2016), a number or one per
+`d_real` and `d_fake` are D's raw outputs on a batch of real and of generated images: the scores
+of its last, linear layer (logits, for the cross-entropy losses). `real_target` is the label of
+real images: 1, or 0.9 for one-sided label smoothing (Salimans et al. 2016), a number or one per
 sample. The generator step has no real batch and passes `d_real=None`; `d_loss` is then None.
-Both losses are minimised. Scores are reduced by their mean over the batch.
+Both losses are minimised. Scores are reduced by their mean over the batch, in float32.
+
+The cross-entropy losses are computed from the logits x, never from sigmoid(x): with
+-log sigmoid(x) = softplus(-x) and -log(1 - sigmoid(x)) = softplus(x), the binary cross-entropy of
+target t is softplus(x) - t x, exact for every x. Computed from probabilities, as a sigmoid layer
+followed by Keras's clipped binary cross-entropy does once the batch is sliced, a sample on which D
+saturates (|x| beyond about 16) contributes no gradient at all. D's network therefore ends in a
+linear layer during training; `EXPORT_ACTIVATION` is what the exported discriminator.keras puts back
+on top (the slide deck's sigmoid), so that file still outputs the probability that an image is real.
 
 The cross-entropy and least-squares discriminator losses average the real and the generated half,
 which is what Keras computes when D trains on `concat([real, fake])` as in the slide deck.
@@ -26,18 +34,24 @@ class LossPair(NamedTuple):
     g_loss: object
 
 
-def _bce(target, p):
-    # Keras's own binary cross-entropy on probabilities (clipped to [1e-7, 1 - 1e-7]).
-    return ops.mean(ops.binary_crossentropy(ops.broadcast_to(ops.cast(target, p.dtype), ops.shape(p)), p))
+def _scores(x):
+    return ops.cast(x, "float32")
+
+
+def _bce(target, logits):
+    """Mean binary cross-entropy of sigmoid(logits) against `target`: softplus(x) - t x."""
+    x = _scores(logits)
+    return ops.mean(ops.softplus(x) - ops.cast(target, "float32") * x)
 
 
 def minimax(d_real, d_fake, real_target=1.0) -> LossPair:
     """The original GAN objective (Goodfellow et al. 2014, arXiv:1406.2661, eq. 1).
 
     d_loss = 1/2 (E[-t log D(x) - (1 - t) log(1 - D(x))] + E[-log(1 - D(G(z)))])   (t = real_target)
-    g_loss = E[log(1 - D(G(z)))]          (saturating: its gradient vanishes when D wins)
+    g_loss = E[log(1 - D(G(z)))] = -E[softplus(l)]   (saturating: its gradient vanishes when D wins)
+    with D = sigmoid(l), l the logit.
     """
-    g_loss = -_bce(0.0, d_fake)
+    g_loss = -ops.mean(ops.softplus(_scores(d_fake)))
     if d_real is None:
         return LossPair(None, g_loss)
     return LossPair(0.5 * (_bce(real_target, d_real) + _bce(0.0, d_fake)), g_loss)
@@ -48,9 +62,9 @@ def non_saturating(d_real, d_fake, real_target=1.0) -> LossPair:
     (binary cross-entropy of the combined model against ones).
 
     d_loss = as `minimax`
-    g_loss = E[-log D(G(z))]
+    g_loss = E[-log D(G(z))] = E[softplus(-l)]
     """
-    g_loss = _bce(1.0, d_fake)
+    g_loss = ops.mean(ops.softplus(-_scores(d_fake)))
     if d_real is None:
         return LossPair(None, g_loss)
     return LossPair(0.5 * (_bce(real_target, d_real) + _bce(0.0, d_fake)), g_loss)
@@ -63,11 +77,12 @@ def least_squares(d_real, d_fake, real_target=1.0, *, a=0.0, c=1.0) -> LossPair:
     g_loss = 1/2 E[(D(G(z)) - c)^2]
     D's output is linear (no sigmoid).
     """
+    d_fake = _scores(d_fake)
     g_loss = 0.5 * ops.mean(ops.square(d_fake - c))
     if d_real is None:
         return LossPair(None, g_loss)
-    b = ops.cast(real_target, d_real.dtype)
-    return LossPair(0.5 * ops.mean(ops.square(d_real - b)) + 0.5 * ops.mean(ops.square(d_fake - a)), g_loss)
+    b = ops.cast(real_target, "float32")
+    return LossPair(0.5 * ops.mean(ops.square(_scores(d_real) - b)) + 0.5 * ops.mean(ops.square(d_fake - a)), g_loss)
 
 
 def wasserstein(d_real, d_fake, real_target=None) -> LossPair:
@@ -79,10 +94,11 @@ def wasserstein(d_real, d_fake, real_target=None) -> LossPair:
     The critic's output is linear; it needs a Lipschitz constraint (see keras_gan.penalties).
     Label smoothing has no meaning here; `real_target` is ignored.
     """
+    d_fake = _scores(d_fake)
     g_loss = -ops.mean(d_fake)
     if d_real is None:
         return LossPair(None, g_loss)
-    return LossPair(ops.mean(d_fake) - ops.mean(d_real), g_loss)
+    return LossPair(ops.mean(d_fake) - ops.mean(_scores(d_real)), g_loss)
 
 
 LOSSES = {
@@ -91,8 +107,9 @@ LOSSES = {
     "least_squares": least_squares,
     "wasserstein": wasserstein,
 }
-# What D's last layer must output for each loss.
-OUTPUT_ACTIVATION = {"minimax": "sigmoid", "non_saturating": "sigmoid", "least_squares": None,
+# What the exported discriminator.keras applies to D's score: the probability that an image is real
+# for the cross-entropy losses (the slide deck's sigmoid output); the raw score for the others.
+EXPORT_ACTIVATION = {"minimax": "sigmoid", "non_saturating": "sigmoid", "least_squares": None,
                      "wasserstein": None}
 
 

@@ -2,9 +2,14 @@
 
 The vanilla pair is the Keras slide deck's (seeds/003) layer for layer: a Sequential
 Dense/LeakyReLU(0.2) generator 256-512-1024 with a tanh output, and a Sequential discriminator
-1024-512-256 with Dropout(0.3), RandomNormal(stddev=0.02) on its first kernel and a sigmoid output.
-For 28x28x1 images and 10-dimensional noise they have 1,463,312 and 1,460,225 parameters.
-Images travel flat (784 values for MNIST), as in the deck.
+1024-512-256 with Dropout(0.3) and RandomNormal(stddev=0.02) on its first kernel. For 28x28x1
+images and 10-dimensional noise they have 1,463,312 and 1,460,225 parameters. Images travel flat
+(784 values for MNIST), as in the deck.
+
+The deck's discriminator ends in `Dense(1, activation='sigmoid')`. Here D's last layer is linear by
+default (`output_activation=None`): the cross-entropy losses take its logits (keras_gan/losses.py
+says why), and `with_output_activation` makes the copy that is exported as discriminator.keras,
+with the sigmoid back on its last layer, so that file is the deck's D.
 
 The same two dense builders make the seeds' other multilayer perceptrons (ReLU, BatchNorm, no
 dropout, a linear critic output). Conditioning is one optional argument, `num_classes`: the model
@@ -79,10 +84,10 @@ def build_generator(noise_dim: int = 10, image_shape=(28, 28, 1), *, units=(256,
 
 
 def build_discriminator(image_shape=(28, 28, 1), *, units=(1024, 512, 256), alpha: float = 0.2,
-                        dropout: float = 0.3, first_init="deck", output_activation: str | None = "sigmoid",
+                        dropout: float = 0.3, first_init="deck", output_activation: str | None = None,
                         num_classes: int | None = None, name: str = "discriminator") -> keras.Model:
-    """A flat image [and a one-hot label] to the probability that it is real (or to a score, for
-    `output_activation=None`: a least-squares discriminator or a Wasserstein critic).
+    """A flat image [and a one-hot label] to a score: a logit, a least-squares score or a
+    Wasserstein critic's value (`output_activation="sigmoid"` makes it the deck's probability).
 
     `first_init="deck"` is the slide deck's RandomNormal(stddev=0.02) on the first kernel.
     """
@@ -127,7 +132,7 @@ def build_dcgan_generator(noise_dim: int = 100, image_shape=(28, 28, 1), *, filt
 
 def build_dcgan_discriminator(image_shape=(28, 28, 1), *, filters=(16, 32, 64, 128), alpha: float = 0.2,
                               dropout: float = 0.25, bn_momentum: float = 0.8,
-                              output_activation: str | None = "sigmoid",
+                              output_activation: str | None = None,
                               name: str = "discriminator") -> keras.Sequential:
     """DCGAN discriminator as seeds/004: blocks of 3x3 stride-2 conv, LeakyReLU(0.2),
     channel dropout (Dropout2d) and BatchNorm (not in the first block), then a dense output."""
@@ -141,3 +146,27 @@ def build_dcgan_discriminator(image_shape=(28, 28, 1), *, filters=(16, 32, 64, 1
     model.add(layers.Flatten())
     model.add(layers.Dense(1, activation=output_activation))
     return model
+
+
+def uncompiled_copy(model: keras.Model) -> keras.Model:
+    """A new model of `model`'s architecture and weights without its compile state (optimizer, loss),
+    which a saved file would otherwise name: Keras alone cannot load a file that names our classes."""
+    return _rebuilt(model, model.get_config())
+
+
+def with_output_activation(model: keras.Model, activation: str | None) -> keras.Model:
+    """An uncompiled copy of `model` whose last layer applies `activation` (the exported
+    discriminator: its logit layer with the deck's sigmoid on it)."""
+    config = model.get_config()
+    last = model.layers[-1].name
+    layer = next(entry for entry in config["layers"] if entry["config"].get("name") == last)
+    if "activation" not in layer["config"]:
+        raise ValueError(f"the last layer of {model.name} ({last}) has no activation to set")
+    layer["config"]["activation"] = activation or "linear"
+    return _rebuilt(model, config)
+
+
+def _rebuilt(model: keras.Model, config: dict) -> keras.Model:
+    copy = model.__class__.from_config(config)
+    copy.set_weights(model.get_weights())
+    return copy

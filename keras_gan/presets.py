@@ -28,6 +28,9 @@ class Preset:
     optimizer: str = "adam"          # adam (both models) or rmsprop
     conditional: bool = False
     convolutional: bool = False      # images travel as (H, W, C) instead of flat
+    # D's fakes come from G in training mode (BatchNorm on batch statistics, Dropout on) instead of
+    # inference mode; it matters only for generators with BatchNorm or Dropout.
+    fakes_in_training_mode: bool = False
     generator: dict = dataclasses.field(default_factory=dict)      # keyword arguments of the builder
     discriminator: dict = dataclasses.field(default_factory=dict)
     defaults: dict = dataclasses.field(default_factory=dict)       # TrainConfig values
@@ -86,13 +89,12 @@ def get(name: str) -> Preset:
 
 def build_networks(preset: Preset, *, noise_dim: int, image_shape, num_classes: int = 10,
                    dcgan_filters: int = 128, cgan_layout: str = "concat"):
-    """The preset's (generator, discriminator), not yet compiled. D's last activation is the one
-    the preset's loss needs (a sigmoid for cross-entropy, none for least squares and Wasserstein)."""
+    """The preset's (generator, discriminator), not yet compiled. D outputs a raw score (a logit for
+    the cross-entropy losses); the exported discriminator.keras adds the loss's activation."""
     from keras_gan import networks
-    from keras_gan.losses import OUTPUT_ACTIVATION
 
     g_kwargs = dict(preset.generator)
-    d_kwargs = {**preset.discriminator, "output_activation": OUTPUT_ACTIVATION[preset.loss]}
+    d_kwargs = dict(preset.discriminator)
     if preset.convolutional:
         return (networks.build_dcgan_generator(noise_dim, image_shape, filters=dcgan_filters, **g_kwargs),
                 networks.build_dcgan_discriminator(image_shape, **d_kwargs))

@@ -98,6 +98,22 @@ def test_each_step_changes_only_its_own_model(model):
         assert not any(changed(d0, gan.network)), f"{model}: G step {i} changed D"
 
 
+@pytest.mark.parametrize("model", [m for m in FAMILY if presets.get(m).loss != "wasserstein"])
+def test_steps_through_a_saturated_discriminator(model):
+    # D's output bias at -30: sigmoid(score) is 0 in float32 for every image. The cross-entropy
+    # and least-squares losses, computed on the raw scores, still move every D weight in D's step
+    # and every G weight in G's step.
+    _, gan = build(model)
+    gan.network.layers[-1].bias.assign([-30.0])
+    real, (z_d, z_g), (y, y_fake, y_g) = batch(gan)
+    g0, d0 = snapshot(gan.generator), snapshot(gan.network)
+    gan.discriminator_step(real, z_d, y, y_fake)
+    assert all(changed(d0, gan.network)) and not any(changed(g0, gan.generator)), model
+    g0, d0 = snapshot(gan.generator), snapshot(gan.network)
+    gan.generator_step(z_g, y_g)
+    assert all(changed(g0, gan.generator)) and not any(changed(d0, gan.network)), model
+
+
 def test_presets_plug_in_their_loss_and_penalty():
     assert isinstance(build("wgan_gp")[1].discriminator, PenalizedCritic)
     _, wgan = build("wgan")
@@ -106,10 +122,15 @@ def test_presets_plug_in_their_loss_and_penalty():
     assert all(v.constraint is not None for v in wgan.network.trainable_weights)
     _, lsgan = build("lsgan")
     assert lsgan.discriminator.loss.loss == "least_squares"
-    # D's last activation follows from the loss: a sigmoid for cross-entropy, none otherwise.
+    # D trains on raw scores (logits for cross-entropy); the exported D applies the loss's
+    # activation: the deck's sigmoid for cross-entropy, none for least squares and Wasserstein.
     for model, activation in (("lsgan", "linear"), ("wgan_gp", "linear"), ("vanilla", "sigmoid"),
-                              ("dcgan", "sigmoid"), ("cgan", "sigmoid")):
-        assert build(model)[1].network.layers[-1].activation.__name__ == activation, model
+                              ("dcgan", "sigmoid"), ("cgan", "sigmoid"), ("vanilla_bn", "sigmoid")):
+        gan = build(model)[1]
+        exported = gan.discriminator_for_export()
+        assert gan.network.layers[-1].activation.__name__ == "linear", model
+        assert exported.layers[-1].activation.__name__ == activation, model
+        assert exported.count_params() == gan.network.count_params() and not exported.compiled, model
     _, cgan = build("cgan")
     assert cgan.conditional and cgan.num_classes == 10
 

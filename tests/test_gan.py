@@ -105,43 +105,72 @@ def test_set_state_rejects_another_architecture(deck_gan):
 
 # --- the losses, against closed forms ----------------------------------------------------------------
 
-def _tiny_gan(smoothing=0.9):
+def _tiny_gan(smoothing=0.9, loss="non_saturating", bias=None):
     keras.utils.set_random_seed(3)
     g = networks.build_generator(4, (2, 2, 1), units=(8,))
     d = networks.build_discriminator((2, 2, 1), units=(8,), dropout=0.0)
-    return GAN(g, d, label_smoothing=smoothing)
+    if bias is not None:  # saturate D: every logit near `bias`
+        d.layers[-1].bias.assign([bias])
+    return GAN(g, d, label_smoothing=smoothing, loss=loss)
 
 
-def bce(target, p):
-    p = np.clip(p, 1e-7, 1 - 1e-7)
-    return float(np.mean(-(target * np.log(p) + (1 - target) * np.log(1 - p))))
+def logits(model, x):
+    """D's logits as float64, from tensors that went through the model (inference mode: no dropout here)."""
+    return np.asarray(model(x, training=False), np.float64)
+
+
+def bce(target, x):
+    """Binary cross-entropy of sigmoid(x) against `target` from the logits x, float64, never clipped."""
+    return float(np.mean(target * np.logaddexp(0, -x) + (1 - target) * np.logaddexp(0, x)))
 
 
 @pytest.mark.parametrize("smoothing", [0.9, 1.0])
-def test_discriminator_loss_is_bce_with_one_sided_smoothing(smoothing):
-    gan = _tiny_gan(smoothing)
+@pytest.mark.parametrize("bias", [None, -30.0, 30.0])
+def test_discriminator_loss_is_bce_of_the_logits_with_one_sided_smoothing(smoothing, bias):
+    gan = _tiny_gan(smoothing, bias=bias)
     real = np.random.default_rng(0).uniform(-1, 1, (16, 4)).astype("float32")
     z = noise(16, dim=4)
-    fake = np.asarray(gan.generator(z))
-    p_real = np.asarray(gan.discriminator(real))
-    p_fake = np.asarray(gan.discriminator(fake))
+    fake = gan.generator(z, training=False)  # a tensor out of G, as the step makes it
     # Real images are labelled `smoothing` (0.9: one-sided label smoothing), fakes 0.
-    expected = (bce(smoothing, p_real) + bce(0.0, p_fake)) / 2
-    assert gan.discriminator_step(real, z) == pytest.approx(expected, rel=1e-5)
+    expected = (bce(smoothing, logits(gan.network, real)) + bce(0.0, logits(gan.network, fake))) / 2
+    assert gan.discriminator_step(real, z) == pytest.approx(expected, rel=1e-6)
 
 
-def test_generator_loss_is_non_saturating():
-    gan = _tiny_gan()
+@pytest.mark.parametrize("loss", ["non_saturating", "minimax"])
+@pytest.mark.parametrize("bias", [None, -30.0, 30.0])
+def test_generator_loss_of_the_logits(loss, bias):
+    gan = _tiny_gan(loss=loss, bias=bias)
     z = noise(16, dim=4, seed=5)
-    p = np.asarray(gan.discriminator(gan.generator(z)))
-    assert gan.generator_step(z) == pytest.approx(float(np.mean(-np.log(p))), rel=1e-5)
+    x = logits(gan.network, gan.generator(z, training=True))
+    # non-saturating: E -log D(G(z)); minimax (saturating): E log(1 - D(G(z))).
+    expected = np.mean(np.logaddexp(0, -x)) if loss == "non_saturating" else -np.mean(np.logaddexp(0, x))
+    assert gan.generator_step(z) == pytest.approx(float(expected), rel=1e-6)
+
+
+@pytest.mark.parametrize("bias", [-30.0, 30.0])
+def test_steps_through_a_saturated_discriminator_move_the_weights(bias):
+    # With D's output bias at -30 (every image rejected) or +30 (every image accepted), sigmoid is 0
+    # or 1 in float32: a loss on clipped probabilities has no gradient. On the logits it has one:
+    # D's step always learns, and so does G's wherever its loss's gradient is not vanishing by
+    # design (non-saturating when D rejects the fakes, the saturating minimax when D accepts them).
+    loss = "non_saturating" if bias < 0 else "minimax"
+    gan = GAN(networks.build_generator(), networks.build_discriminator(), loss=loss)
+    gan.network.layers[-1].bias.assign([bias])
+    g0, d0 = snapshot(gan.generator), snapshot(gan.network)
+    d_loss = gan.discriminator_step(real_batch(), noise(32))
+    assert all(changed(d0, gan.network)) and not any(changed(g0, gan.generator))
+    assert d_loss > 10  # about 0.5 * 0.9 * 30 or 0.5 * 30: the loss saw how wrong D is
+    g0, d0 = snapshot(gan.generator), snapshot(gan.network)
+    g_loss = gan.generator_step(noise(32, seed=1))
+    assert all(changed(g0, gan.generator)) and not any(changed(d0, gan.network))
+    assert abs(g_loss) > 25
 
 
 def test_batchnorm_in_the_frozen_discriminator_runs_in_inference_mode():
     keras.utils.set_random_seed(0)
     g = networks.build_generator(4, (2, 2, 1), units=(8,))
     d = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8), keras.layers.BatchNormalization(),
-                          keras.layers.LeakyReLU(0.2), keras.layers.Dense(1, activation="sigmoid")])
+                          keras.layers.LeakyReLU(0.2), keras.layers.Dense(1)])
     gan = GAN(g, d)
     bn = d.layers[1]
     moving = [np.array(bn.moving_mean), np.array(bn.moving_variance)]
@@ -150,7 +179,7 @@ def test_batchnorm_in_the_frozen_discriminator_runs_in_inference_mode():
     np.testing.assert_array_equal(bn.moving_variance, moving[1])
     # ... and its output in the G step used the moving statistics: the loss equals inference mode's.
     z = noise(16, dim=4, seed=9)
-    expected = float(np.mean(-np.log(np.asarray(d(g(z), training=False)))))
-    assert gan.generator_step(z) == pytest.approx(expected, rel=1e-5)
+    expected = float(np.mean(np.logaddexp(0, -logits(d, g(z)))))
+    assert gan.generator_step(z) == pytest.approx(expected, rel=1e-6)
     gan.discriminator_step(np.zeros((16, 4), np.float32), noise(16, dim=4))
     assert not np.array_equal(bn.moving_mean, moving[0])  # D's own step updates them

@@ -21,13 +21,19 @@ def test_discriminator_is_the_slide_decks():
     dense = [l for l in d.layers if isinstance(l, keras.layers.Dense)]
     assert [l.units for l in dense] == [1024, 512, 256, 1]
     assert [l.rate for l in d.layers if isinstance(l, keras.layers.Dropout)] == [0.3] * 3
-    assert dense[-1].activation is keras.activations.sigmoid
+    assert dense[-1].activation is keras.activations.linear  # logits; the loss takes them
     init = dense[0].kernel_initializer
     assert isinstance(init, keras.initializers.RandomNormal) and init.stddev == 0.02
     # 802,816 draws: the sample standard deviation is within 1% of 0.02.
     assert abs(float(np.std(dense[0].kernel)) - 0.02) < 2e-4
-    p = np.asarray(d(np.random.uniform(-1, 1, (32, 784)).astype("float32")))
+    # The exported copy is the deck's D: the same layers and weights, a sigmoid on the last one.
+    deck = networks.with_output_activation(d, "sigmoid")
+    assert deck.count_params() == 1_460_225 and deck.layers[-1].activation is keras.activations.sigmoid
+    x = np.random.uniform(-1, 1, (32, 784)).astype("float32")
+    p, logit = np.asarray(deck(x)), np.asarray(d(x), np.float64)
     assert p.shape == (32, 1) and np.all((p > 0) & (p < 1))
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-logit)), rtol=1e-6)
+    assert [np.array_equal(a, b) for a, b in zip(deck.get_weights(), d.get_weights())] == [True] * 8
 
 
 def test_cifar_shapes():
