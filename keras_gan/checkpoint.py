@@ -2,7 +2,11 @@
 
 Every file goes to a temporary name in the same folder, is flushed to disk, and then renamed over
 the old one: `os.replace` is atomic on POSIX and Windows, so a reader sees the old file or the new
-one, never half of either.
+one, never half of either. The folder is flushed after the rename too, so that a power cut cannot
+lose the rename itself.
+
+The checkpoint is one `.npz` archive: the model and optimizer variables, and JSON metadata (epoch,
+history). Reading a damaged or truncated one raises a RunFileError that names it.
 """
 
 import contextlib
@@ -11,6 +15,8 @@ import os
 import tempfile
 
 import numpy as np
+
+from keras_gan.errors import RunFileError, reason
 
 CHECKPOINT = "checkpoint.npz"
 TEMPORARY_PREFIX = ".tmp-"
@@ -31,9 +37,23 @@ def atomic_path(path: str, suffix: str = ""):
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _sync_folder(folder)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _sync_folder(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a platform that cannot open folders (Windows): nothing to sync
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems do not sync folders; the rename itself is still atomic
+    finally:
+        os.close(fd)
 
 
 def write_text(path: str, text: str) -> None:
@@ -56,27 +76,35 @@ def save(run_dir: str, state: dict[str, np.ndarray], meta: dict) -> str:
     return path
 
 
-def _open(run_dir: str):
+def _damaged(path: str, e: Exception) -> RunFileError:
+    return RunFileError(f"{path} is damaged ({reason(e)}): the run cannot resume from it. Restore it from a copy "
+                        "of the run, or train a new run in another --output_dir.")
+
+
+def _read(run_dir: str, arrays: bool):
     path = os.path.join(run_dir, CHECKPOINT)
-    return np.load(path) if os.path.exists(path) else None
-
-
-def _meta(archive) -> dict:
-    return json.loads(archive["__meta__"].tobytes().decode())
+    if not os.path.exists(path):
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            meta = json.loads(archive["__meta__"].tobytes().decode())
+            if not isinstance(meta, dict) or not isinstance(meta.get("epoch"), int) or \
+                    not isinstance(meta.get("history"), dict):
+                raise ValueError("its metadata has no epoch and history")
+            state = {k: archive[k] for k in archive.files if k != "__meta__"} if arrays else None
+    except RunFileError:
+        raise
+    except Exception as e:  # zipfile, zlib, NumPy and JSON each raise their own types on damaged files
+        raise _damaged(path, e) from None
+    return state, meta
 
 
 def load_meta(run_dir: str) -> dict | None:
-    """The checkpoint's `meta` (epoch, history) without reading its arrays; None if there is none."""
-    archive = _open(run_dir)
-    if archive is None:
-        return None
-    with archive:
-        return _meta(archive)
+    """The checkpoint's `meta` (epoch, history) without its arrays; None if there is none."""
+    found = _read(run_dir, arrays=False)
+    return None if found is None else found[1]
 
 
 def load(run_dir: str) -> tuple[dict[str, np.ndarray], dict] | None:
-    archive = _open(run_dir)
-    if archive is None:
-        return None
-    with archive:
-        return {k: archive[k] for k in archive.files if k != "__meta__"}, _meta(archive)
+    """(state, meta) of the run's checkpoint; None if there is none; RunFileError if it is damaged."""
+    return _read(run_dir, arrays=True)

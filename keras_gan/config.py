@@ -3,13 +3,32 @@
 import dataclasses
 import json
 import os
+import typing
 
 from keras_gan.errors import ConfigError
 
 NOISE_KINDS = ("uniform", "normal")
 CGAN_LAYOUTS = ("concat", "paper")
+# What a resumed run may change: how long it goes on, how often it draws and scores, and where its
+# folder and its data lie now (the data itself is checked against the checkpoint's fingerprint).
+RESUMABLE = frozenset({"epochs", "sample_every", "eval_every", "eval_samples", "output_dir", "data_dir"})
 # Values for what a preset leaves unset.
 FALLBACKS = dict(sample_every=5, sample_rows=4, sample_cols=6, weight_decay=0.0)
+
+
+def _has_type(value, annotation) -> bool:
+    kinds = typing.get_args(annotation) or (annotation,)
+    if value is None or isinstance(value, bool):
+        return type(value) in kinds
+    if isinstance(value, int) and float in kinds:  # JSON writes 1.0 as 1
+        return True
+    return isinstance(value, tuple(k for k in kinds if k is not type(None)))
+
+
+def _type_name(annotation) -> str:
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+    kinds = [names[k] for k in typing.get_args(annotation) or (annotation,) if k is not type(None)]
+    return " or ".join(kinds)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +78,11 @@ class TrainConfig:
             if not ok:
                 raise ConfigError(msg)
 
+        for field in dataclasses.fields(self):  # values from JSON (config.json, experiments) can be anything
+            value = getattr(self, field.name)
+            need(_has_type(value, field.type), f"--{field.name} must be {_type_name(field.type)}. "
+                                               f"Received: {field.name}={value!r}")
+
         need(self.dataset in DATASETS,
              f"unknown dataset {self.dataset!r}; choose one of: {', '.join(DATASETS)}")
         for name in ("epochs", "batch_size", "noise_dim", "n_critic", "sample_every", "sample_rows",
@@ -91,14 +115,31 @@ class TrainConfig:
     def run_dir(self) -> str:
         return self.output_dir or os.path.join("runs", f"{self.model}_{self.dataset}")
 
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+    def to_json(self, *, with_folder: bool = False) -> str:
+        """The configuration as config.json holds it: every field but `output_dir`, the folder itself,
+        so that a run folder names no location and can be moved or copied (`with_folder` adds it)."""
+        values = dataclasses.asdict(self)
+        if not with_folder:
+            del values["output_dir"]
+        return json.dumps(values, indent=2, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "TrainConfig":
+    def from_json(cls, text: str, output_dir: str = "") -> "TrainConfig":
+        """The configuration of config.json text, for the run folder `output_dir` (where it was read)."""
         values = json.loads(text)
+        if not isinstance(values, dict):
+            raise ConfigError(f"expected a JSON object of settings, found {type(values).__name__}")
+        values.pop("output_dir", None)  # earlier versions wrote it; the folder is where the file is
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ConfigError(f"config.json has unknown keys {unknown}; was it written by another version?")
-        return cls(**values)
+            raise ConfigError(f"unknown keys {unknown}; was it written by another version?")
+        try:
+            return cls(**values, output_dir=output_dir)
+        except TypeError as e:  # a value of the wrong type, compared or counted in __post_init__
+            raise ConfigError(f"a value has the wrong type ({e})") from None
+
+    def changes_from(self, saved: "TrainConfig") -> dict:
+        """{field: (saved value, this value)} for every field that a resumed run may not change."""
+        return {f.name: (getattr(saved, f.name), getattr(self, f.name)) for f in dataclasses.fields(self)
+                if f.name not in RESUMABLE and getattr(saved, f.name) != getattr(self, f.name)}

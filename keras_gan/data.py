@@ -15,6 +15,8 @@ dataset or a subset.
 """
 
 import dataclasses
+import functools
+import hashlib
 import os
 import socket
 from collections.abc import Callable
@@ -75,6 +77,16 @@ class Arrays:
     y_test: np.ndarray
     source: str
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A digest of the images and labels (not of where they came from): the same data read from
+        IDX files, an .npz or TFDS has the same fingerprint, and any other data another."""
+        digest = hashlib.sha256()
+        for a in (self.x_train, self.y_train, self.x_test, self.y_test):
+            digest.update(f"{a.dtype.str}{a.shape}".encode())
+            digest.update(memoryview(np.ascontiguousarray(a)).cast("B"))
+        return digest.hexdigest()[:16]
+
 
 def get_spec(name: str) -> DatasetSpec:
     if name not in DATASETS:
@@ -120,6 +132,8 @@ def _check(arrays: dict[str, np.ndarray], spec: DatasetSpec, where: str) -> dict
         if not (np.issubdtype(x.dtype, np.integer) and x.min() >= 0 and x.max() <= 255):
             raise DataError(f"{where}: x_{split} must hold integer pixel values in 0..255 "
                             f"(found dtype {x.dtype}, range {x.min()}..{x.max()}).")
+        if not np.issubdtype(y.dtype, np.integer):
+            raise DataError(f"{where}: y_{split} must hold integer class labels (found dtype {y.dtype}).")
         if y.min() < 0 or y.max() >= spec.num_classes:
             raise DataError(f"{where}: y_{split} has labels outside 0..{spec.num_classes - 1}.")
         out["x_" + split], out["y_" + split] = x.astype(np.uint8, copy=False), y.astype(np.int64)

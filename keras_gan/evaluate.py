@@ -21,6 +21,7 @@ written as JSON (`--out`; by default metrics.json beside the generator). Metrics
              for conditional generators the fraction classified as the label asked for
 """
 
+import contextlib
 import json
 import math
 import os
@@ -30,7 +31,7 @@ import numpy as np
 from absl import flags
 
 from keras_gan.cli import run_cli
-from keras_gan.errors import ConfigError
+from keras_gan.errors import ConfigError, DataError, MetricInputError, reason
 from keras_gan.metrics.features import CLASSIFIER_EPOCHS
 
 METRICS = ("fid", "kid", "is", "pr", "dc", "likeness", "modes")
@@ -49,6 +50,7 @@ def score(real_images, fake_images, network, *, metrics=METRICS, real_labels=Non
     """Every metric of `metrics` for images in [-1, 1], (n, H, W, C); returns a flat dict."""
     from keras_gan import metrics as m
 
+    m.finite_pair(real_images, fake_images, "images")
     out = {}
     real_f, real_p = network(real_images, progress=progress)
     fake_f, fake_p = network(fake_images, progress=progress)
@@ -103,9 +105,14 @@ def score_generator(generator_path: str, dataset: str, *, data_dir=None, num_sam
     from keras_gan.metrics import features
 
     spec = data.get_spec(dataset)
-    real, real_labels = real_subset(data.load_arrays(dataset, data_dir), num_samples, seed)
+    arrays = data.load_arrays(dataset, data_dir)
+    real, real_labels = real_subset(arrays, num_samples, seed)
     fake, fake_labels = sample(load_generator(generator_path), num_samples, seed + 1, noise)
-    network = network or features.classifier(dataset, data_dir, log=log)
+    broken = int(np.sum(~np.isfinite(fake.reshape(len(fake), -1)).all(axis=1)))
+    if broken:
+        raise MetricInputError(f"{generator_path} makes NaN or infinite images ({broken} of {len(fake)}): its weights "
+                               "diverged. Score a generator saved before that (a run keeps its last good one).")
+    network = network or features.classifier(dataset, arrays=arrays, log=log)
     results = score(real, fake.reshape((-1, *spec.image_shape)), network, metrics=metrics, real_labels=real_labels,
                     fake_labels=fake_labels, num_classes=len(spec.class_names), seed=seed, progress=progress)
     return {"real_samples": len(real), "generated_samples": len(fake), "feature_network": network.description,
@@ -120,7 +127,7 @@ class TrainingEvaluator:
         from keras_gan import data
         from keras_gan.metrics import features
 
-        self.network = features.classifier(dataset, data_dir, log=log)
+        self.network = features.classifier(dataset, arrays=arrays, log=log)
         self.real_features, _ = self.network(real_subset(arrays, num_samples, [seed, 0xE7A1])[0])
         self.frequencies = np.bincount(arrays.y_train, minlength=len(data.get_spec(dataset).class_names))
         self.num_samples, self.seed = num_samples, seed
@@ -165,10 +172,32 @@ def define_flags() -> flags.FlagValues:
     return fv
 
 
-def _body(fv, argv_rest) -> int:
+def read_images(path: str, dataset: str) -> np.ndarray:
+    """The images of an .npy file as float32 (N, H, W, C) in [-1, 1], or a one-line error."""
     from keras_gan import data
+
+    shape = data.get_spec(dataset).image_shape
+    try:
+        images = np.load(path, allow_pickle=False)
+        images = images.astype(np.float32)
+    except Exception as e:  # a missing, truncated, pickled or non-numeric file: NumPy raises many types
+        raise DataError(f"--images={path}: cannot read it as an .npy array of numbers ({reason(e)}).") from None
+    if images.size == 0 or images.size % math.prod(shape):
+        raise DataError(f"--images={path} must hold {dataset} images {shape}, flat or not; got shape {images.shape}.")
+    images = images.reshape((-1, *shape))
+    broken = int(np.sum(~np.isfinite(images.reshape(len(images), -1)).all(axis=1)))
+    if broken:
+        raise DataError(f"--images={path}: {broken} of {len(images)} images hold NaN or infinite values; "
+                        "scores need finite images in [-1, 1].")
+    if images.min() < -1.001 or images.max() > 1.001:
+        raise DataError(f"--images must hold {dataset} images {shape} with values in [-1, 1]; "
+                        f"got range [{images.min():.3g}, {images.max():.3g}].")
+    return images
+
+
+def _body(fv, argv_rest) -> int:
+    from keras_gan import data, rundir
     from keras_gan.checkpoint import write_text
-    from keras_gan.generate import run_config
     from keras_gan.metrics import features
 
     if argv_rest == ["train-classifier"]:
@@ -184,52 +213,57 @@ def _body(fv, argv_rest) -> int:
         raise ConfigError("give exactly one of --generator=PATH.keras, --images=PATH.npy or --test_split.")
     if fv.num_samples < 10:
         raise ConfigError(f"--num_samples must be at least 10. Received: num_samples={fv.num_samples}")
-    config = run_config(fv.generator) if fv.generator else {}
-    dataset = fv.dataset or config.get("dataset")
+    config = rundir.config_beside(fv.generator) if fv.generator else None
+    dataset = fv.dataset or (config.dataset if config else None)
     if not dataset:
         raise ConfigError("--dataset is required (no run config.json beside the generator names one).")
     spec = data.get_spec(dataset)
-    data_dir = fv.data_dir or config.get("data_dir")
+    data_dir = fv.data_dir or (config.data_dir if config else None)
     # The classifier is built (perhaps trained) only once the images to score have loaded.
     network = features.inception(fv.inception_weights, spec.image_shape) if fv.inception_weights else None
     progress = sys.stdout.isatty()
+    out = fv.out or (os.path.join(os.path.dirname(os.path.abspath(fv.generator)), "metrics.json")
+                     if fv.generator else None)
+    # metrics.json beside a run's generator is written into its run folder: hold the folder meanwhile.
+    folder = os.path.dirname(out) if config and not fv.out else None
+    with rundir.lock(folder, "evaluating", hint="Or pass --out=FILE to write the scores elsewhere.") if folder \
+            else contextlib.nullcontext():
+        results, what = _score(fv, config, dataset, spec, data_dir, network, chosen, progress)
+        results = {"dataset": dataset, "evaluated": what, **results}
+        print(f"feature network: {results['feature_network']}")
+        print(format_table(results))
+        if out:
+            write_text(out, json.dumps(results, indent=2))
+            print(f"wrote {out}")
+    return 0
+
+
+def _score(fv, config, dataset, spec, data_dir, network, chosen, progress) -> tuple[dict, str]:
+    from keras_gan import data
+    from keras_gan.metrics import features
+
     if fv.generator:
         what = f"{fv.num_samples} samples of {fv.generator}"
         print(f"scoring {what} against as many training images")
         results = score_generator(fv.generator, dataset, data_dir=data_dir, num_samples=fv.num_samples,
-                                  seed=fv.seed, noise=config.get("noise", "uniform"), network=network,
+                                  seed=fv.seed, noise=config.noise if config else "uniform", network=network,
                                   metrics=chosen, progress=progress)
     else:
+        fake = read_images(fv.images, dataset) if fv.images else None
         arrays = data.load_arrays(dataset, data_dir)
         real, real_labels = real_subset(arrays, fv.num_samples, fv.seed)
         if fv.images:
-            try:
-                fake = np.load(fv.images, allow_pickle=False).astype(np.float32)
-            except (OSError, ValueError) as e:
-                raise ConfigError(f"--images={fv.images}: cannot read it as an .npy array ({e})") from e
-            if fake.size % math.prod(spec.image_shape) or fake.min() < -1.001 or fake.max() > 1.001:
-                raise ConfigError(f"--images must hold {dataset} images {spec.image_shape} with values in [-1, 1]; "
-                                  f"got shape {fake.shape}, range [{fake.min():.3g}, {fake.max():.3g}].")
-            what = f"{len(fake.reshape(-1, *spec.image_shape))} images of {fv.images}"
+            what = f"{len(fake)} images of {fv.images}"
         else:
             n = min(fv.num_samples, len(arrays.x_test))
-            fake = data.to_unit_range(arrays.x_test[:n])
+            fake = data.to_unit_range(arrays.x_test[:n]).reshape((-1, *spec.image_shape))
             what = f"{n} real images of the {dataset} test split"
-        fake = fake.reshape((-1, *spec.image_shape))
-        network = network or features.classifier(dataset, data_dir)
+        network = network or features.classifier(dataset, arrays=arrays)
         print(f"scoring {what} against {len(real)} training images")
         results = {"real_samples": len(real), "generated_samples": len(fake), "feature_network": network.description,
                    **score(real, fake, network, metrics=chosen, real_labels=real_labels,
                            num_classes=len(spec.class_names), seed=fv.seed, progress=progress)}
-    results = {"dataset": dataset, "evaluated": what, **results}
-    print(f"feature network: {results['feature_network']}")
-    print(format_table(results))
-    out = fv.out or (os.path.join(os.path.dirname(os.path.abspath(fv.generator)), "metrics.json")
-                     if fv.generator else None)
-    if out:
-        write_text(out, json.dumps(results, indent=2))
-        print(f"wrote {out}")
-    return 0
+    return results, what
 
 
 def main(argv=None) -> int:

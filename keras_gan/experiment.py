@@ -25,9 +25,9 @@ import time
 import numpy as np
 from absl import flags
 
-from keras_gan import checkpoint
+from keras_gan import checkpoint, rundir
 from keras_gan.cli import run_cli
-from keras_gan.errors import ConfigError
+from keras_gan.errors import ConfigError, RunFileError, reason
 
 FIGURES = ("interpolation",)
 # Seconds per epoch on a 2-core CPU, for the first estimate of the time left (replaced by the
@@ -47,32 +47,52 @@ class Experiment:
     args: dict
     figures: tuple[str, ...] = ()
     num_samples: int = 5000
+    source: str = ""  # the configuration file
 
     @classmethod
     def from_file(cls, path: str, full: bool = False) -> "Experiment":
         name = os.path.splitext(os.path.basename(path))[0]
+
+        def bad(problem):
+            return ConfigError(f"experiment {path}: {problem}")
+
         try:
-            with open(path) as f:
+            with open(path, encoding="utf-8") as f:
                 spec = json.load(f)
         except (OSError, ValueError) as e:
-            raise ConfigError(f"experiment {path}: cannot read it as JSON ({e})") from e
+            raise bad(f"cannot read it as JSON ({reason(e)}); fix the file") from None
+        if not isinstance(spec, dict):
+            raise bad("expected a JSON object of settings")
         known = {"description", "model", "dataset", "epochs", "full_epochs", "seeds", "full_seeds", "args",
                  "full_args", "figures", "num_samples", "full_num_samples"}
         unknown = sorted(set(spec) - known)
         missing = sorted({"model", "dataset", "epochs"} - set(spec))
         if unknown or missing:
-            raise ConfigError(f"experiment {path}: " + "; ".join(
-                ([f"unknown keys {unknown}"] if unknown else []) + ([f"missing keys {missing}"] if missing else [])))
+            raise bad("; ".join(([f"unknown keys {unknown}"] if unknown else [])
+                                + ([f"missing keys {missing}"] if missing else [])))
         pick = (lambda key, default: spec.get("full_" + key, spec.get(key, default))) if full else \
             (lambda key, default: spec.get(key, default))
-        figures = tuple(spec.get("figures", ()))
-        bad = [f for f in figures if f not in FIGURES]
-        if bad:
-            raise ConfigError(f"experiment {path}: unknown figures {bad}; choose from {list(FIGURES)}")
+
+        def count(key, default):
+            value = pick(key, default)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise bad(f"{key} must be a positive integer. Received: {value!r}")
+            return value
+
+        seeds, figures = pick("seeds", [0]), spec.get("figures", [])
+        args = {**spec.get("args", {}), **(spec.get("full_args", {}) if full else {})} \
+            if all(isinstance(spec.get(k, {}), dict) for k in ("args", "full_args")) else None
+        if not isinstance(seeds, list) or not seeds or not all(isinstance(x, int) and x >= 0 for x in seeds):
+            raise bad(f"seeds must be a list of non-negative integers. Received: {seeds!r}")
+        if args is None:
+            raise bad("args and full_args must be JSON objects of training flags")
+        if not isinstance(figures, list) or any(f not in FIGURES for f in figures):
+            raise bad(f"unknown figures {figures!r}; choose from {list(FIGURES)}")
+        if not all(isinstance(spec.get(k, ""), str) for k in ("model", "dataset", "description")):
+            raise bad("model, dataset and description must be strings")
         return cls(name=name, description=spec.get("description", ""), model=spec["model"],
-                   dataset=spec["dataset"], epochs=int(pick("epochs", 1)), seeds=tuple(pick("seeds", [0])),
-                   args={**spec.get("args", {}), **(spec.get("full_args", {}) if full else {})},
-                   figures=figures, num_samples=int(pick("num_samples", 5000)))
+                   dataset=spec["dataset"], epochs=count("epochs", 1), seeds=tuple(seeds), args=args,
+                   figures=tuple(figures), num_samples=count("num_samples", 5000), source=path)
 
     def train_config(self, seed: int, results: str):
         from keras_gan.config import TrainConfig
@@ -80,8 +100,10 @@ class Experiment:
         try:
             return TrainConfig(model=self.model, dataset=self.dataset, epochs=self.epochs, seed=seed,
                                output_dir=run_dir(results, self.name, seed), **self.args)
-        except TypeError as e:
-            raise ConfigError(f"experiment {self.name}: bad args ({e})") from e
+        except TypeError as e:  # an unknown flag, or a value of the wrong type
+            raise ConfigError(f"experiment {self.source or self.name}: bad args ({e})") from None
+        except ConfigError as e:
+            raise ConfigError(f"experiment {self.source or self.name}: {e}") from None
 
 
 def run_dir(results: str, name: str, seed: int) -> str:
@@ -125,23 +147,41 @@ def finished_epochs(directory: str) -> int:
     return meta["epoch"] if meta else 0
 
 
-def _csv_rows(path: str) -> list[dict]:
-    """The rows of a CSV file with a header (epochs.csv, sessions.csv) as dicts; [] if it is not there."""
+def _csv_rows(path: str, numbers: tuple[str, ...] = (),
+              what_to_do: str = "restore it from a copy, or delete the run's folder to train it again") -> list[dict]:
+    """The rows of a CSV file with a header (epochs.csv, sessions.csv) as dicts, the columns `numbers`
+    as floats; [] if it is not there; a RunFileError naming the file if it is damaged."""
     if not os.path.exists(path):
         return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        for i, row in enumerate(rows, 2):
+            for column in numbers:
+                try:
+                    row[column] = float(row[column])
+                except (KeyError, TypeError, ValueError):
+                    raise ValueError(f"line {i} has no number in column {column!r}") from None
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError) as e:
+        raise RunFileError(f"{path} is damaged ({e}); {what_to_do}.") from None
+    return rows
 
 
-def _json(path: str) -> dict:
-    with open(path) as f:
-        return json.load(f)
+def _json(path: str, what_to_do: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+        if not isinstance(value, dict):
+            raise ValueError("not a JSON object")
+        return value
+    except (OSError, ValueError) as e:
+        raise RunFileError(f"{path} is damaged ({str(e).splitlines()[0]}); {what_to_do}.") from None
 
 
 def seconds_per_epoch(directory: str, model: str) -> float:
-    rows = _csv_rows(os.path.join(directory, "epochs.csv"))
+    rows = _csv_rows(os.path.join(directory, "epochs.csv"), ("seconds",))
     if rows:
-        return float(np.median([float(r["seconds"]) for r in rows]))
+        return float(np.median([r["seconds"] for r in rows]))
     return GUESS_SECONDS_PER_EPOCH.get(model, DEFAULT_GUESS)
 
 
@@ -163,15 +203,16 @@ def evaluate_run(e: Experiment, directory: str, log=print) -> dict:
     """The run's scores (metrics.json), computed again only when its generator changed."""
     from keras_gan import evaluate
     from keras_gan.checkpoint import write_text
-    from keras_gan.generate import run_config
 
     out, generator_path = os.path.join(directory, "metrics.json"), os.path.join(directory, "generator.keras")
     if _up_to_date(out, generator_path):
-        with open(out) as f:
-            return json.load(f)
-    config = run_config(generator_path)
-    scores = evaluate.score_generator(generator_path, e.dataset, data_dir=config.get("data_dir"),
-                                      num_samples=e.num_samples, seed=config["seed"], noise=config["noise"], log=log)
+        try:
+            return _json(out, "")
+        except RunFileError:
+            log(f"  {out} is damaged: scoring the run again")
+    config = rundir.read_config(directory)
+    scores = evaluate.score_generator(generator_path, e.dataset, data_dir=config.data_dir,
+                                      num_samples=e.num_samples, seed=config.seed, noise=config.noise, log=log)
     write_text(out, json.dumps(scores, indent=2))
     return scores
 
@@ -179,7 +220,7 @@ def evaluate_run(e: Experiment, directory: str, log=print) -> dict:
 def figures(e: Experiment, directory: str) -> list[str]:
     """The run's animated sample grids and the figures its configuration asks for."""
     from keras_gan import data, plots
-    from keras_gan.generate import decode, load_generator, num_classes, run_config
+    from keras_gan.generate import decode, load_generator, num_classes
     from keras_gan.train import make_noise
 
     made = []
@@ -192,11 +233,11 @@ def figures(e: Experiment, directory: str) -> list[str]:
         path = os.path.join(directory, "interpolation.png")
         generator_path = os.path.join(directory, "generator.keras")
         if not _up_to_date(path, generator_path):
-            config = run_config(generator_path)
+            config = rundir.read_config(directory)
             model = load_generator(generator_path)
             rows, steps = 6, 10
-            rng = np.random.default_rng([config["seed"], 0x1E7])
-            ends = make_noise(rng, 2 * rows, config["noise_dim"], config["noise"]).reshape(rows, 2, -1)
+            rng = np.random.default_rng([config.seed, 0x1E7])
+            ends = make_noise(rng, 2 * rows, config.noise_dim, config.noise).reshape(rows, 2, -1)
             t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
             z = (ends[:, :1] * (1 - t) + ends[:, 1:] * t).reshape(rows * steps, -1)
             classes = num_classes(model)  # a conditional generator keeps one class per row
@@ -213,11 +254,15 @@ def run(experiments, results: str, log=print) -> dict:
     Each call appends a line to RESULTS/sessions.csv (when it started, its wall-clock minutes, how many
     runs it trained, whether it had to train a feature network first, whether it finished), so the
     report can say how long the results took to make, resumed sessions included."""
-    from keras_gan import train
+    from keras_gan import data, train
     from keras_gan.metrics import features
 
     everything = [(e, s) for e in experiments for s in e.seeds]
-    cached = all(os.path.isfile(features.classifier_path(d)) for d in {e.dataset for e in experiments})
+    for e, seed in everything:  # before hours of training: no run goes on under settings it was not made with
+        check_existing_run(e, seed, results)
+    sources = {(e.dataset, e.train_config(0, results).data_dir) for e in experiments}
+    cached = all(os.path.isfile(features.classifier_path(name, data.load_arrays(name, data_dir).fingerprint))
+                 for name, data_dir in sources)
     session = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "trained": 0, "finished": False}
     clock = time.perf_counter()
     summary = {}
@@ -236,8 +281,9 @@ def run(experiments, results: str, log=print) -> dict:
                 log(f"  trained in {(time.perf_counter() - started) / 60:.1f} min")
             else:
                 log("  finished earlier: reused")
-            scores = evaluate_run(e, directory, log=log)
-            figures(e, directory)
+            with rundir.lock(directory, "scoring"):
+                scores = evaluate_run(e, directory, log=log)
+                figures(e, directory)
             summary.setdefault(e.name, []).append(scores)
             log(f"  FID {scores.get('fid', float('nan')):.2f}, KID {scores.get('kid', float('nan')):.4f}")
         session["finished"] = True
@@ -245,6 +291,18 @@ def run(experiments, results: str, log=print) -> dict:
         _log_session(results, {**session, "minutes": (time.perf_counter() - clock) / 60,
                                "classifier_cached": cached})
     return summary
+
+
+def check_existing_run(e: Experiment, seed: int, results: str) -> None:
+    """Refuses a run folder made with other settings than `e` now gives it (its epochs aside)."""
+    directory = run_dir(results, e.name, seed)
+    if not os.path.exists(os.path.join(directory, checkpoint.CHECKPOINT)):
+        return
+    changes = e.train_config(seed, results).changes_from(rundir.read_config(directory))
+    if changes:
+        raise ConfigError(f"experiment {e.name}: the run in {directory} was made with other settings ("
+                          + ", ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in sorted(changes.items()))
+                          + "); delete that folder to train it again, or restore the configuration.")
 
 
 SESSION_FIELDS = ("started", "minutes", "trained", "classifier_cached", "finished")
@@ -262,9 +320,10 @@ def _log_session(results: str, session: dict) -> None:
 
 def sessions(results: str) -> list[dict]:
     """The rows of RESULTS/sessions.csv: every `run` over these results, oldest first."""
-    return [{"started": r["started"], "minutes": float(r["minutes"]), "trained": int(r["trained"]),
+    return [{"started": r["started"], "minutes": r["minutes"], "trained": int(r["trained"]),
              "classifier_cached": r["classifier_cached"] == "True", "finished": r["finished"] == "True"}
-            for r in _csv_rows(os.path.join(results, "sessions.csv"))]
+            for r in _csv_rows(os.path.join(results, "sessions.csv"), ("minutes", "trained"),
+                               "mend or delete its damaged lines (they only record how long each session took)")]
 
 
 DECK_LOSSES = {"d_loss": 0.558, "g_loss": 1.577}  # seeds/003's epoch-50 means, on MNIST
@@ -317,11 +376,12 @@ def scored_seeds(e: Experiment, results: str) -> list[int]:
     for d in glob.glob(os.path.join(results, e.name, "seed_*")):
         try:
             seed = int(os.path.basename(d)[5:])
-            config = _json(os.path.join(d, "config.json"))
-        except (ValueError, OSError):
+        except ValueError:  # not a folder of this runner's
             continue
-        if os.path.exists(os.path.join(d, "metrics.json")) and config.get("model") == e.model and \
-                config.get("epochs") == e.epochs:  # scores are written only once training has finished
+        if not os.path.exists(os.path.join(d, "metrics.json")):  # written once training has finished
+            continue
+        config = rundir.read_config(d)
+        if config.model == e.model and config.epochs == e.epochs:
             found.add(seed)
     return sorted(found, key=lambda s: (s not in e.seeds, s))
 
@@ -363,14 +423,16 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
         done = [run_dir(results, e.name, s) for s in seeds]
         if not done:
             continue
-        scores = [_json(os.path.join(d, "metrics.json")) for d in done]
-        epochs = [_csv_rows(os.path.join(d, "epochs.csv")) for d in done]
-        minutes = [sum(float(r["seconds"]) for r in rows_) / 60 for rows_ in epochs]
-        ips = [float(np.median([float(r["images_per_second"]) for r in rows_])) for rows_ in epochs]
+        scores = [_json(os.path.join(d, "metrics.json"), f"delete it, and make experiment ONLY={e.name} scores "
+                        "the run again") for d in done]
+        epochs = [_csv_rows(os.path.join(d, "epochs.csv"), ("seconds", "images_per_second", "d_loss", "g_loss"))
+                  for d in done]
+        minutes = [sum(r["seconds"] for r in rows_) / 60 for rows_ in epochs]
+        ips = [float(np.median([r["images_per_second"] for r in rows_])) for rows_ in epochs]
         network = scores[0].get("feature_network", network)
         samples = f"{scores[0].get('generated_samples')} generated and {scores[0].get('real_samples')} real"
         first = done[0]
-        config = _json(os.path.join(first, "config.json"))
+        config = rundir.read_config(first)
         args = " ".join(f"--{k}={v}" for k, v in sorted(e.args.items()))
         lines += [f"## {e.name}", "", e.description, "", "```sh",
                   f"python -m keras_gan.train --model={e.model} --dataset={e.dataset} --epochs={e.epochs} "
@@ -378,8 +440,8 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
                   f"Seeds {', '.join(str(s) for s in seeds)}; {_mean_sd(minutes, '{:.1f}')} minutes "
                   f"of training per seed, {_mean_sd(ips, '{:.0f}')} real images per second (median epoch).", ""]
         last = epochs[0][-1]
-        lines.append(f"Final epoch ({last['epoch']}) mean losses: D {float(last['d_loss']):.3f}, "
-                     f"G {float(last['g_loss']):.3f}"
+        lines.append(f"Final epoch ({last['epoch']}) mean losses: D {last['d_loss']:.3f}, "
+                     f"G {last['g_loss']:.3f}"
                      + (f" (the slide deck reports D {DECK_LOSSES['d_loss']}, G {DECK_LOSSES['g_loss']} at "
                         f"epoch 50 on MNIST{'' if e.dataset == 'mnist' else '; this run is on ' + e.dataset})"
                         if e.model == "vanilla" else "") + ".")
@@ -398,7 +460,7 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
         cells = [_mean_sd([s.get(key) for s in scores], fmt) for key, _, fmt in TABLE]
         if len(done) < 3:
             few.append(f"`{e.name}` ({len(done)})")
-        rows.append(f"| `{e.name}` | {config['model']} | {e.dataset} | {len(done)} | {e.epochs} | "
+        rows.append(f"| `{e.name}` | {config.model} | {e.dataset} | {len(done)} | {e.epochs} | "
                     f"{_mean_sd(minutes, '{:.1f}')} | {_mean_sd(ips, '{:.0f}')} | " + " | ".join(cells) + " |")
     lines += ["## Results", "",
               f"Scores of {samples} (training split) images per run, through the feature network: {network}. "
@@ -438,9 +500,9 @@ def _body(fv) -> int:
     results = fv.results + ("_full" if fv.full else "")
     try:
         run(experiments, results)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         print("\ninterrupted: finished epochs are saved; run the same command again to carry on.", file=sys.stderr)
-        return 130
+        return getattr(e, "exit_status", 130)
     report = fv.report or os.path.join(os.path.dirname(os.path.abspath(results)),
                                        "report_full.md" if fv.full else "report.md")
     # The report covers every configuration that has results, not only those of --only.

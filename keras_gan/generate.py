@@ -13,7 +13,6 @@ A conditional generator (inputs: noise and a one-hot label) draws every sample o
 or, without it, a class grid: one row per class, `--cols` samples each (seeds/002's figure).
 """
 
-import json
 import math
 import os
 import sys
@@ -21,17 +20,47 @@ import sys
 import numpy as np
 from absl import flags
 
+from keras_gan import rundir
 from keras_gan.checkpoint import atomic_path
 from keras_gan.cli import run_cli
-from keras_gan.errors import ConfigError, ModelFileError
+from keras_gan.errors import ConfigError, ModelFileError, reason
 
 KNOWN_SHAPES = {784: (28, 28, 1), 3072: (32, 32, 3)}
 
 
 def save_network(model, path: str) -> None:
-    """Saves `model` as `.keras`, atomically (pass an uncompiled model to leave optimizers out)."""
+    """Saves `model` as a plain `.keras` file, atomically: without its compile state (optimizer and
+    loss, which may be this package's classes), so that Keras alone loads it."""
+    if getattr(model, "compiled", False):
+        from keras_gan.networks import uncompiled_copy
+
+        model = uncompiled_copy(model)
     with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
+
+
+def load_network(path: str, what_to_do: str):
+    """The model of a `.keras` file, or a ModelFileError that names the file, says what is wrong with it
+    and ends with `what_to_do`. A `.keras` file is a zip archive: its members' checksums are checked
+    first, so a damaged or truncated file is called that (Keras would say "file not found")."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            broken = archive.testzip()
+        if broken:
+            raise ValueError(f"its member {broken} is corrupt")
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as e:
+        raise ModelFileError(f"{path} is not a complete .keras archive ({reason(e)}): the file is damaged or "
+                             f"truncated; {what_to_do}.") from None
+    import keras
+
+    import keras_gan.optimizers  # noqa: F401  (registers FusedAdam, which files of earlier versions name)
+
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as e:  # Keras raises many types for archives it cannot rebuild
+        raise ModelFileError(f"cannot load {path} as a Keras model ({reason(e)}); {what_to_do}.") from None
 
 
 def load_generator(path: str):
@@ -41,14 +70,7 @@ def load_generator(path: str):
                              "it writes RUN_DIR/generator.keras.")
     if not path.endswith(".keras"):
         raise ModelFileError(f"{path} is not a .keras file; pass the generator.keras of a training run.")
-    import keras
-
-    import keras_gan.optimizers  # noqa: F401  (registers FusedAdam for compiled files)
-
-    try:
-        model = keras.models.load_model(path, compile=False)
-    except Exception as e:  # Keras raises many types for unreadable archives
-        raise ModelFileError(f"cannot load {path} as a Keras model: {str(e).splitlines()[0][:300]}") from e
+    model = load_network(path, "pass a generator.keras that keras_gan.train wrote (or a copy of it)")
     inputs, outputs = model.inputs, model.outputs
     if len(inputs) not in (1, 2) or any(len(i.shape) != 2 for i in inputs) or len(outputs) != 1:
         raise ModelFileError(f"{path} is not a generator: it should take one noise vector per sample "
@@ -61,15 +83,9 @@ def load_generator(path: str):
     return model
 
 
-def run_config(generator_path: str) -> dict:
-    path = os.path.join(os.path.dirname(os.path.abspath(generator_path)), "config.json")
-    if os.path.isfile(path):
-        with open(path) as f:
-            return json.load(f)
-    return {}
-
-
-def image_shape_for(model, config: dict, override: str = "") -> tuple[int, int, int]:
+def image_shape_for(model, dataset: str | None = None, override: str = "") -> tuple[int, int, int]:
+    """The image shape of a generator's output: `override` ("H,W,C"), else `dataset`'s (the run's), else
+    inferred from the output size."""
     size = math.prod(model.outputs[0].shape[1:])
     if override:
         try:
@@ -79,10 +95,10 @@ def image_shape_for(model, config: dict, override: str = "") -> tuple[int, int, 
         if math.prod(shape) != size:
             raise ConfigError(f"--image_shape={override} has {math.prod(shape)} values; the generator makes {size}.")
         return shape
-    if config.get("dataset"):
+    if dataset:
         from keras_gan.data import get_spec
 
-        shape = get_spec(config["dataset"]).image_shape
+        shape = get_spec(dataset).image_shape
         if math.prod(shape) == size:
             return shape
     if size in KNOWN_SHAPES:
@@ -149,12 +165,12 @@ def _body(fv) -> int:
         raise ConfigError("--generator=PATH.keras is required.")
     if fv.num <= 0:
         raise ConfigError(f"--num must be a positive integer. Received: num={fv.num}")
-    config = run_config(fv.generator)
-    noise_kind = fv.noise or config.get("noise", "uniform")
+    config = rundir.config_beside(fv.generator)
+    noise_kind = fv.noise or (config.noise if config else "uniform")
     if noise_kind not in ("uniform", "normal"):
         raise ConfigError(f"--noise must be uniform or normal. Received: {noise_kind!r}")
     model = load_generator(fv.generator)
-    shape = image_shape_for(model, config, fv.image_shape)
+    shape = image_shape_for(model, config.dataset if config else None, fv.image_shape)
     classes, labels, cols, num = num_classes(model), None, fv.cols, fv.num
     if classes is None:
         labels = None if fv.label is None else np.full(fv.num, fv.label)  # decode refuses them

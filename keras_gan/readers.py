@@ -11,7 +11,7 @@ import pickle
 
 import numpy as np
 
-from keras_gan.errors import DataError
+from keras_gan.errors import DataError, reason
 
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -72,14 +72,19 @@ def read_idx_folder(folder: str) -> dict[str, np.ndarray] | None:
 def read_npz(path: str) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as f:
+            if not hasattr(f, "files"):
+                raise DataError(f"{path} holds a single array, not an .npz archive of {', '.join(NPZ_KEYS)}.")
             missing = [k for k in NPZ_KEYS if k not in f.files]
             if missing:
                 raise DataError(
                     f"{path} lacks the arrays {', '.join(missing)} (it has: {', '.join(f.files) or 'none'}). "
                     f"An .npz dataset needs {', '.join(NPZ_KEYS)}.")
             return {k: f[k] for k in NPZ_KEYS}
-    except (OSError, ValueError, EOFError) as e:
-        raise DataError(f"cannot read {path} as an .npz archive: {e}") from e
+    except DataError:
+        raise
+    except Exception as e:  # zipfile, zlib and NumPy raise their own types on a damaged or truncated archive
+        raise DataError(f"cannot read {path} as an .npz archive ({reason(e)}): the file is damaged or truncated. "
+                        "Replace it with a good copy.") from None
 
 
 def read_cifar_batches(folder: str) -> dict[str, np.ndarray] | None:
@@ -95,7 +100,8 @@ def read_cifar_batches(folder: str) -> dict[str, np.ndarray] | None:
             x = np.asarray(d[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
             parts.append((x, np.asarray(d[b"labels"])))
         except Exception as e:  # a damaged pickle can raise nearly anything
-            raise DataError(f"cannot read CIFAR-10 batch {os.path.join(folder, n)}: {e}") from e
+            raise DataError(f"cannot read CIFAR-10 batch {os.path.join(folder, n)} ({reason(e)}): the file is "
+                            "damaged or truncated. Replace it with a good copy.") from None
     return {
         "x_train": np.concatenate([p[0] for p in parts[:5]]),
         "y_train": np.concatenate([p[1] for p in parts[:5]]),

@@ -10,9 +10,15 @@ evals.csv and metric_curves.png (FID, KID and classes covered every K epochs, ke
 and generator_best.keras, the generator of the best FID so far. Everything is rewritten
 atomically at the end of each epoch, the checkpoint last: a run stopped at any moment resumes from
 its last finished epoch and continues exactly as if it had not stopped.
+
+One process writes a run folder at a time (keras_gan/rundir.py locks it), and nothing in it names
+the folder, so it can be moved or copied and resumed where it lies. Every step's losses are checked:
+a NaN or infinite loss (or weight) stops the run at once with a DivergenceError, before anything of
+that epoch is written, so the last good checkpoint and generator stay as they were.
 """
 
 import dataclasses
+import math
 import os
 import resource
 import sys
@@ -21,12 +27,10 @@ import time
 import numpy as np
 from absl import flags
 
-from keras_gan import checkpoint
-from keras_gan.config import TrainConfig
+from keras_gan import checkpoint, rundir
+from keras_gan.config import RESUMABLE, TrainConfig
 from keras_gan.cli import run_cli
-from keras_gan.errors import ConfigError
-
-CONFIG_FILE = "config.json"
+from keras_gan.errors import ConfigError, DivergenceError, KerasGanError, RunFileError
 
 
 def make_noise(rng: np.random.Generator, n: int, dim: int, kind: str) -> np.ndarray:
@@ -70,11 +74,20 @@ def build_gan(config: TrainConfig, image_shape, num_classes: int = 10):
     return GAN(generator, discriminator, loss=preset.loss, penalty=preset.penalty,
                label_smoothing=config.label_smoothing, clip_value=config.clip_value,
                gp_weight=config.gp_weight, d_optimizer=make_optimizer(config, preset),
-               g_optimizer=make_optimizer(config, preset))
+               g_optimizer=make_optimizer(config, preset), fakes_in_training_mode=preset.fakes_in_training_mode)
+
+
+def make_run_dir(run_dir: str) -> None:
+    try:
+        os.makedirs(os.path.join(run_dir, "samples"), exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"cannot write to --output_dir={run_dir}: {e.strerror or e}") from e
 
 
 def prepare_run_dir(config: TrainConfig, resume: bool) -> str:
-    """Creates (or, on resume, checks) the run directory; refuses to overwrite an existing run."""
+    """Checks the run folder, which this process holds (`rundir.lock`): refuses to overwrite an
+    existing run, and on resume to change what a resumed run may not; sweeps the temporaries of a
+    save that a killed process left."""
     run_dir = config.run_dir
     has_run = os.path.exists(os.path.join(run_dir, checkpoint.CHECKPOINT))
     if resume and not has_run:
@@ -82,8 +95,15 @@ def prepare_run_dir(config: TrainConfig, resume: bool) -> str:
     if not resume and has_run:
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it, "
                           "or choose another --output_dir.")
+    if resume:
+        changes = config.changes_from(rundir.read_config(run_dir))
+        if changes:
+            raise ConfigError(
+                f"--resume continues the run in {run_dir} with its saved settings; it cannot change "
+                + ", ".join(f"--{k} (saved {a!r}, asked {b!r})" for k, (a, b) in sorted(changes.items()))
+                + ". Only " + ", ".join(f"--{k}" for k in sorted(RESUMABLE)) + " may change; "
+                "train other settings into a new --output_dir.")
     try:
-        os.makedirs(os.path.join(run_dir, "samples"), exist_ok=True)
         for folder in (run_dir, os.path.join(run_dir, "samples")):
             checkpoint.remove_temporaries(folder)
         checkpoint.write_text(os.path.join(run_dir, ".writable"), "")
@@ -138,6 +158,7 @@ def _write_outputs(run_dir, config, gan, history, epoch, steps, image_shape, noi
     from keras_gan.generate import save_network
 
     d, g = history["d_loss"], history["g_loss"]
+    checkpoint.write_text(os.path.join(run_dir, rundir.CONFIG), config.to_json())
     checkpoint.write_text(os.path.join(run_dir, "losses.csv"), _csv(
         "step,epoch,d_loss,g_loss",
         ((i + 1, i // steps + 1, f"{d[i]:.6g}", f"{g[i]:.6g}") for i in range(len(d)))))
@@ -158,7 +179,24 @@ def _write_outputs(run_dir, config, gan, history, epoch, steps, image_shape, noi
 
 
 def train(config: TrainConfig, *, resume: bool = False, log=print) -> dict:
-    """Trains `config` into its run directory and returns the history (losses per step and epoch)."""
+    """Trains `config` into its run directory and returns the history (losses per step and epoch).
+
+    The folder is held for the whole run. With `resume`, the run continues from the folder's
+    checkpoint, after checking that `config` changes nothing a resumed run may not change (the
+    command line reads those settings from config.json; a library caller must pass them)."""
+    make_run_dir(config.run_dir)
+    with rundir.lock(config.run_dir):
+        return _train(config, resume, log)
+
+
+def _diverged(run_dir: str, epoch: int, where: str) -> DivergenceError:
+    kept = (f"{run_dir} keeps epoch {epoch - 1}, from which --resume continues" if epoch > 1
+            else "nothing was saved")
+    return DivergenceError(f"training diverged at epoch {epoch}, {where}. Nothing of epoch {epoch} was written: "
+                           f"{kept}. A lower --learning_rate, or another --seed, in a new run may avoid it.")
+
+
+def _train(config: TrainConfig, resume: bool, log) -> dict:
     from keras_gan import data, presets
 
     preset = presets.get(config.model)
@@ -189,10 +227,18 @@ def train(config: TrainConfig, *, resume: bool = False, log=print) -> dict:
     start = 1
     if resume:
         state, meta = checkpoint.load(run_dir)
-        gan.set_state(state)
+        trained_on = meta.get("data_fingerprint")
+        if trained_on and trained_on != arrays.fingerprint:
+            raise ConfigError(f"--resume: {run_dir} was trained on other data (fingerprint {trained_on}) than "
+                              f"{config.dataset} from {arrays.source} (fingerprint {arrays.fingerprint}); point "
+                              "--data_dir at the data it was trained on.")
+        try:
+            gan.set_state(state)
+        except ValueError as e:
+            raise RunFileError(f"{os.path.join(run_dir, checkpoint.CHECKPOINT)} does not fit the model that "
+                               f"{rundir.CONFIG} describes ({e}); was one of them copied from another run?") from None
         history, start = meta["history"], meta["epoch"] + 1
         log(f"resuming from the checkpoint of epoch {meta['epoch']}")
-    checkpoint.write_text(os.path.join(run_dir, CONFIG_FILE), config.to_json())
 
     evaluator = None
     if config.eval_every:
@@ -228,11 +274,17 @@ def train(config: TrainConfig, *, resume: bool = False, log=print) -> dict:
                 d_losses.append(gan.discriminator_step(real, draw(rng), labels, draw_labels(rng)))
             d_loss = float(np.mean(d_losses))
             g_loss = gan.generator_step(draw(rng), draw_labels(rng))
+            for name, value in (("d_loss", d_loss), ("g_loss", g_loss)):
+                if not math.isfinite(value):
+                    raise _diverged(run_dir, epoch, f"step {step}: {name} is {value}")
             d_epoch.append(d_loss)
             g_epoch.append(g_loss)
             d_total, g_total = d_total + d_loss, g_total + g_loss
             if interactive:  # running means over the epoch so far, as the summary line reports them
                 bar.update(step, [("d_loss", d_total / step), ("g_loss", g_total / step)])
+        broken = gan.nonfinite_parts()  # the last update of the epoch came after its loss was checked
+        if broken:
+            raise _diverged(run_dir, epoch, f"after its last step: {', '.join(broken)} hold NaN or infinite values")
         seconds = time.perf_counter() - started
         history["d_loss"] += d_epoch
         history["g_loss"] += g_epoch
@@ -248,7 +300,8 @@ def train(config: TrainConfig, *, resume: bool = False, log=print) -> dict:
             _evaluate(run_dir, config, gan, history, epoch, evaluator, log)
         _write_outputs(run_dir, config, gan, history, epoch, steps, spec.image_shape, noise, noise_labels,
                        sample_now)
-        checkpoint.save(run_dir, gan.get_state(), {"epoch": epoch, "history": history})
+        checkpoint.save(run_dir, gan.get_state(), {"epoch": epoch, "history": history,
+                                                   "data_fingerprint": arrays.fingerprint})
     log(f"done: {run_dir} (peak rss {peak_rss_mb():.0f} MiB)")
     return history
 
@@ -300,41 +353,38 @@ def define_flags() -> flags.FlagValues:
 
 
 def config_from_flags(fv: flags.FlagValues) -> TrainConfig:
+    """The configuration of the flags; with --resume, the run's config.json with the flags given on
+    the command line on top (`train` then refuses the changes a resumed run may not make)."""
     names = [f.name for f in dataclasses.fields(TrainConfig)]
     given = {n: fv[n].value for n in names if n in fv}
     if not fv.resume:
         return TrainConfig(**given)
     run_dir = TrainConfig(output_dir=given["output_dir"], dataset=given["dataset"], model=given["model"]).run_dir
-    path = os.path.join(run_dir, CONFIG_FILE)
-    if not os.path.exists(path):
-        raise ConfigError(f"--resume: {path} not found; is --output_dir the run's directory?")
-    with open(path) as f:
-        saved = TrainConfig.from_json(f.read())
-    changed = {n: given[n] for n in names if n in fv and fv[n].present and given[n] != getattr(saved, n)}
-    changed.pop("output_dir", None)
-    extendable = {"epochs", "sample_every", "eval_every", "eval_samples"}
-    fixed = sorted(set(changed) - extendable)
-    if fixed:
-        raise ConfigError(f"--resume continues the saved run; it cannot change {', '.join('--' + n for n in fixed)} "
-                          "(only --epochs, --sample_every, --eval_every and --eval_samples).")
-    return dataclasses.replace(saved, **changed)
+    if not os.path.isfile(os.path.join(run_dir, rundir.CONFIG)):
+        raise ConfigError(f"--resume: {os.path.join(run_dir, rundir.CONFIG)} not found; is --output_dir the run's "
+                          "directory?")
+    saved = rundir.read_config(run_dir)
+    return dataclasses.replace(saved, **{n: given[n] for n in names if n in fv and fv[n].present})
 
 
 def _train_body(fv) -> int:
     config = config_from_flags(fv)
     if fv.dry_run:
-        print(config.to_json())
+        print(config.to_json(with_folder=True))
         return 0
     try:
         train(config, resume=fv.resume)
-    except KeyboardInterrupt:
-        saved = checkpoint.load_meta(config.run_dir)
+    except KeyboardInterrupt as e:
+        try:
+            saved = checkpoint.load_meta(config.run_dir)
+        except KerasGanError:
+            saved = None
         if saved:
             print(f"\ninterrupted: epoch {saved['epoch']} is the last saved in {config.run_dir}; continue with\n"
                   f"  python -m keras_gan.train --output_dir={config.run_dir} --resume", file=sys.stderr)
         else:
             print("\ninterrupted before the first epoch finished: nothing was saved.", file=sys.stderr)
-        return 130
+        return getattr(e, "exit_status", 130)
     return 0
 
 

@@ -22,14 +22,14 @@ def test_missing_checkpoint_is_none(tmp_path):
 
 
 def test_crash_while_writing_keeps_the_old_file(tmp_path):
-    checkpoint.save(str(tmp_path), {"w": np.ones(3)}, {"epoch": 1})
+    checkpoint.save(str(tmp_path), {"w": np.ones(3)}, {"epoch": 1, "history": {}})
     with pytest.raises(RuntimeError):
         with checkpoint.atomic_path(str(tmp_path / checkpoint.CHECKPOINT)) as tmp:
             with open(tmp, "wb") as f:
                 f.write(b"half a checkpoint")
             raise RuntimeError("killed while saving")
     state, meta = checkpoint.load(str(tmp_path))
-    assert meta == {"epoch": 1} and np.array_equal(state["w"], np.ones(3))
+    assert meta == {"epoch": 1, "history": {}} and np.array_equal(state["w"], np.ones(3))
     assert os.listdir(tmp_path) == [checkpoint.CHECKPOINT]  # no temporary left behind
 
 

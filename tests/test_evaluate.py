@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 
 import keras
 import numpy as np
@@ -9,7 +10,9 @@ import pytest
 
 from keras_gan import data, evaluate, train
 from keras_gan.config import TrainConfig
+from keras_gan.errors import ModelFileError
 from keras_gan.metrics import features
+from tests.conftest import write_idx_dataset
 
 
 @pytest.fixture
@@ -25,17 +28,44 @@ def test_classifier_is_trained_once_and_reused(idx_dir, cache, monkeypatch):
     epochs = [m for m in messages if m.startswith("classifier epoch ")]  # progress, one line per epoch
     assert len(epochs) == features.CLASSIFIER_EPOCHS and epochs[-1].startswith(
         f"classifier epoch {features.CLASSIFIER_EPOCHS}/{features.CLASSIFIER_EPOCHS}: loss ")
-    info = json.loads((cache / "classifier_mnist.keras.json").read_text())
-    assert info["dataset"] == "mnist" and 0 <= info["test_accuracy"] <= 1
+    arrays = data.load_arrays("mnist", idx_dir)
+    info = json.loads(open(features.classifier_path("mnist", arrays.fingerprint) + ".json").read())
+    assert info["dataset"] == "mnist" and info["data_fingerprint"] == arrays.fingerprint
+    # The recorded accuracy is the classifier's own on the test split, far above chance (0.1) on
+    # these images, whose class is the position of a bright square.
+    _, p = net(data.to_unit_range(arrays.x_test))
+    assert info["test_accuracy"] == pytest.approx(np.mean(p.argmax(axis=1) == arrays.y_test), abs=1e-6)
+    assert info["test_accuracy"] > 0.5
     monkeypatch.setattr(features, "train_classifier", lambda *a, **k: pytest.fail("trained again"))
     again = features.classifier("mnist", idx_dir)
-    x = data.to_unit_range(data.load_arrays("mnist", idx_dir).x_test[:7])
+    x = data.to_unit_range(arrays.x_test[:7])
     f1, p1 = net(x)
     f2, p2 = again(x, batch_size=3)
     assert f1.shape == (7, 128) and p1.shape == (7, 10)
     np.testing.assert_allclose(f1, f2, atol=1e-5)
     np.testing.assert_allclose(p1.sum(axis=1), 1, atol=1e-5)
     assert "test accuracy" in again.description
+
+
+def test_a_classifier_is_not_reused_for_other_data(idx_dir, cache, tmp_path, monkeypatch):
+    trained = []
+    real_train = features.train_classifier
+    monkeypatch.setattr(features, "train_classifier",
+                        lambda *a, **k: trained.append(k["arrays"].fingerprint) or real_train(*a, **{**k, "epochs": 1}))
+    features.classifier("mnist", idx_dir, log=lambda *_: None)
+    other = tmp_path / "other"
+    write_idx_dataset(other, seed=5)  # the same dataset name, other images
+    features.classifier("mnist", str(other), log=lambda *_: None)
+    fingerprints = [data.load_arrays("mnist", d).fingerprint for d in (idx_dir, str(other))]
+    assert trained == fingerprints and fingerprints[0] != fingerprints[1]
+    features.classifier("mnist", idx_dir)  # each data keeps its own
+    assert len(trained) == 2
+    # A cache file renamed by hand to another data's name is refused, not used.
+    first, second = (features.classifier_path("mnist", f) for f in fingerprints)
+    for suffix in ("", ".json"):
+        os.replace(first + suffix, second + suffix)
+    with pytest.raises(ModelFileError, match="was trained on other data"):
+        features.classifier("mnist", str(other))
 
 
 def test_inception_features_from_user_weights(tmp_path):
@@ -76,17 +106,32 @@ def test_score_flags_a_collapsed_generator():
 
 
 def test_evaluate_the_test_split(idx_dir, use_classifier, tmp_path, capsys):
-    out = tmp_path / "floor.json"
-    code = evaluate.main(["evaluate", "--test_split", "--dataset=mnist", f"--data_dir={idx_dir}",
-                          "--num_samples=64", f"--out={out}"])
-    assert code == 0, capsys.readouterr().err
-    results = json.loads(out.read_text())
-    for key in ("fid", "kid", "kid_std", "is", "precision", "recall", "density", "coverage", "likeness",
-                "classes_covered", "mode_kl"):
-        assert isinstance(results[key], (int, float)), key
-    assert results["real_samples"] == 64 and results["generated_samples"] == 64
-    assert "classifier" in results["feature_network"]
+    out, noise_out = tmp_path / "floor.json", tmp_path / "noise.json"
+    common = ["--dataset=mnist", f"--data_dir={idx_dir}", "--num_samples=64"]
+    assert evaluate.main(["evaluate", "--test_split", *common, f"--out={out}"]) == 0, capsys.readouterr().err
     assert "fid" in capsys.readouterr().out
+    np.save(tmp_path / "noise.npy", np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype("float32"))
+    assert evaluate.main(["evaluate", f"--images={tmp_path / 'noise.npy'}", *common, f"--out={noise_out}"]) == 0
+    floor, noise = json.loads(out.read_text()), json.loads(noise_out.read_text())
+    assert floor["real_samples"] == 64 and floor["generated_samples"] == 64
+    assert "classifier" in floor["feature_network"]
+    # Real test images score as the floor should, and far from uniform noise on every metric.
+    assert floor["fid"] < noise["fid"] / 5 and floor["kid"] < noise["kid"] / 5
+    assert min(floor["precision"], floor["recall"], floor["coverage"], floor["likeness"]) > 0.8
+    assert max(noise["precision"], noise["recall"], noise["likeness"]) < 0.1
+    assert floor["classes_covered"] >= 8 > 2 >= noise["classes_covered"]
+    # The numbers are the metrics of the documented protocol: the first 64 test images against 64
+    # training images drawn with --seed (0), through the cached classifier.
+    arrays = data.load_arrays("mnist", idx_dir)
+    pick = np.random.default_rng(0).choice(len(arrays.x_train), 64, replace=False)
+    net = features.classifier("mnist", arrays=arrays)
+    real_f, _ = net(data.to_unit_range(arrays.x_train[pick]))
+    fake_f, fake_p = net(data.to_unit_range(arrays.x_test[:64]))
+    from keras_gan import metrics
+
+    assert floor["fid"] == pytest.approx(metrics.fid(real_f, fake_f), rel=1e-9)
+    assert (floor["precision"], floor["recall"]) == pytest.approx(metrics.precision_recall(real_f, fake_f))
+    assert floor["classes_covered"] == len(set(fake_p.argmax(axis=1)))
 
 
 def test_evaluate_a_conditional_generator_and_an_array(idx_dir, use_classifier, tmp_path, capsys):
@@ -133,18 +178,21 @@ def test_eval_every_records_scores_and_keeps_the_best_generator(idx_dir, use_cla
     history = train.train(config, log=lambda *_: None)
     evals = history["evals"]
     assert [e["epoch"] for e in evals] == [2, 3]  # every 2 epochs, and the last
-    assert all(e["fid"] >= 0 and 0 <= e["classes_covered"] <= 10 for e in evals)
     assert all(e["kid_std"] > 0 for e in evals)  # subsets smaller than the set, so they differ
-    best = min(evals, key=lambda e: e["fid"])["epoch"]
-    assert history["best_epoch"] == best
+    best = min(evals, key=lambda e: e["fid"])
+    assert history["best_epoch"] == best["epoch"]
     run = tmp_path / "run"
     for name in ("evals.csv", "metric_curves.png", "generator_best.keras"):
         assert (run / name).is_file(), name
     assert len((run / "evals.csv").read_text().splitlines()) == 3
-    if best == 3:
-        z = np.random.default_rng(0).uniform(-1, 1, (4, 10)).astype("float32")
-        np.testing.assert_array_equal(keras.models.load_model(run / "generator_best.keras")(z),
-                                      keras.models.load_model(run / "generator.keras")(z))
+    # Scored again by an evaluator built as training builds it, the saved generators give the
+    # recorded numbers: generator.keras the last evaluation's, generator_best.keras the best one's.
+    arrays = data.load_arrays("mnist", idx_dir)
+    evaluator = evaluate.TrainingEvaluator("mnist", idx_dir, arrays, num_samples=40, seed=config.seed)
+    last = evaluator(keras.models.load_model(run / "generator.keras"), config.noise)
+    kept = evaluator(keras.models.load_model(run / "generator_best.keras"), config.noise)
+    for key in ("fid", "kid", "classes_covered"):
+        assert last[key] == pytest.approx(evals[-1][key], rel=1e-6) and kept[key] == pytest.approx(best[key], rel=1e-6)
     # Resuming keeps the scores so far and adds the new ones.
     resumed = train.train(dataclasses.replace(config, epochs=4), resume=True, log=lambda *_: None)
     assert [e["epoch"] for e in resumed["evals"]] == [2, 3, 4]
@@ -154,3 +202,17 @@ def test_eval_every_records_scores_and_keeps_the_best_generator(idx_dir, use_cla
 def test_eval_every_must_not_be_negative():
     with pytest.raises(Exception, match="--eval_every must be 0"):
         TrainConfig(eval_every=-1)
+
+
+def test_a_diverged_generator_is_named_in_one_line(idx_dir, use_classifier, tmp_path, capsys):
+    from keras_gan import networks
+    from keras_gan.generate import save_network
+
+    g = networks.build_generator()
+    g.layers[-1].bias.assign(np.full(784, np.nan, np.float32))
+    save_network(g, str(tmp_path / "generator.keras"))
+    assert evaluate.main(["evaluate", f"--generator={tmp_path / 'generator.keras'}", "--dataset=mnist",
+                          f"--data_dir={idx_dir}", "--num_samples=20"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'generator.keras'} makes NaN or infinite images (20 of 20): its "
+                          "weights diverged.") and len(err.strip().splitlines()) == 1

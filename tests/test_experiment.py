@@ -47,18 +47,55 @@ def test_runs_every_experiment_then_reuses_them(configs, tmp_path, monkeypatch):
     assert first["classifier_cached"] and first["minutes"] > second["minutes"] >= 0
 
 
-def test_experiment_scores_are_the_evaluate_commands(configs, tmp_path):
-    """make experiment's metrics.json and `python -m keras_gan.evaluate --generator` are one computation."""
+def test_experiment_scores_follow_the_documented_protocol(configs, tmp_path, idx_dir):
+    """metrics.json of make experiment, recomputed here step by step: num_samples generated images from
+    noise drawn with seed + 1 (a conditional generator asked for each class in turn), as many training
+    images drawn with the run's seed, both through the dataset's classifier. The evaluate command
+    writes the same numbers."""
+    import keras
+    import numpy as np
+
+    from keras_gan import data, metrics
+    from keras_gan.metrics import features
+
     results = tmp_path / "results"
     labels = experiment.load_experiments(str(configs), only="labels")
     experiment.run(labels, str(results), log=lambda *_: None)
     run = results / "labels" / "seed_0"
     ours = json.loads((run / "metrics.json").read_text())
+    config = json.loads((run / "config.json").read_text())
+    arrays = data.load_arrays("mnist", idx_dir)
+    pick = np.random.default_rng(config["seed"]).choice(len(arrays.x_train), 40, replace=False)
+    real = data.to_unit_range(arrays.x_train[pick])
+    z = np.random.default_rng(config["seed"] + 1).standard_normal((40, config["noise_dim"])).astype("float32")
+    asked = np.arange(40) % 10
+    fake = np.asarray(keras.models.load_model(run / "generator.keras")([z, np.eye(10, dtype="float32")[asked]]))
+    net = features.classifier("mnist", arrays=arrays)
+    (real_f, _), (fake_f, fake_p) = net(real), net(fake)
+    assert ours["fid"] == pytest.approx(metrics.fid(real_f, fake_f), rel=1e-9)
+    assert ours["kid"] == pytest.approx(metrics.kid(real_f, fake_f, seed=config["seed"])[0], rel=1e-9)
+    assert ours["likeness"] == pytest.approx(metrics.likeness_score(real, fake.reshape(real.shape), seed=0), rel=1e-9)
+    assert ours["label_accuracy"] == pytest.approx(np.mean(fake_p.argmax(axis=1) == asked))
     assert evaluate.main(["evaluate", f"--generator={run / 'generator.keras'}", "--num_samples=40",
                           f"--out={tmp_path / 'cli.json'}"]) == 0
     cli = json.loads((tmp_path / "cli.json").read_text())
     assert cli["dataset"] == "mnist" and cli["evaluated"].startswith("40 samples of ")
     assert {k: v for k, v in cli.items() if k not in ("dataset", "evaluated")} == ours
+
+
+def test_a_changed_configuration_is_refused_not_continued(configs, tmp_path):
+    results = tmp_path / "results"
+    deck = experiment.load_experiments(str(configs), only="deck")[0]
+    import dataclasses
+
+    first = dataclasses.replace(deck, seeds=(0,))
+    experiment.run([dataclasses.replace(first, epochs=1)], str(results), log=lambda *_: None)
+    changed = dataclasses.replace(first, args={**first.args, "batch_size": 16})
+    with pytest.raises(ConfigError, match=r"experiment deck: the run in .*seed_0 was made with other settings "
+                                          r"\(batch_size: 32 there, 16 now\)"):
+        experiment.run([changed], str(results), log=lambda *_: None)
+    experiment.run([first], str(results), log=lambda *_: None)  # more epochs: resumed
+    assert experiment.finished_epochs(str(results / "deck" / "seed_0")) == 2
 
 
 def test_an_interrupted_experiment_resumes(configs, tmp_path):
@@ -159,3 +196,36 @@ def test_cli_runs_and_writes_the_report(configs, tmp_path):
     labels = experiment.load_experiments(str(configs), only="labels")[0]
     assert experiment.scored_seeds(labels, str(results)) == [0]  # another budget's run is left out
     assert experiment.main(["experiment", f"--configs={configs}", "--seeds=x"]) == 2
+
+
+@pytest.mark.slow
+def test_sigterm_stops_an_experiment_like_ctrl_c_and_records_its_session(tmp_path, idx_dir, classifier_cache):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from keras_gan import checkpoint
+
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "long.json").write_text(json.dumps({
+        "model": "vanilla", "dataset": "mnist", "epochs": 500, "num_samples": 40,
+        "args": {"data_dir": idx_dir, "batch_size": 32, "steps_per_epoch": 2, "sample_every": 100}}))
+    results = tmp_path / "results"
+    proc = subprocess.Popen([sys.executable, "-m", "keras_gan.experiment", f"--configs={configs}",
+                             f"--results={results}"], env={**os.environ, "KERAS_GAN_CACHE": str(classifier_cache)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not (checkpoint.load_meta(str(results / "long" / "seed_0")) or {}).get("epoch"):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()[-2000:]
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM and "run the same command again" in err and "Traceback" not in err
+    (session,) = experiment.sessions(str(results))
+    assert not session["finished"] and session["trained"] == 0

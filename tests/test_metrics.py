@@ -48,10 +48,11 @@ def test_frechet_distance_closed_form_for_gaussians():
     assert metrics.fid(a, b) == pytest.approx(4 * 2.0 ** 2, rel=0.02)
 
 
-def test_fid_stays_real_and_non_negative_for_singular_covariances():
+def test_fid_stays_real_for_singular_covariances():
     a = np.repeat(gaussian(50, d=3), 1, axis=0) @ np.array([[1.0, 1, 0], [0, 0, 0], [0, 0, 0]])  # rank 1
     value = metrics.fid(a, a + 1e-9)
-    assert isinstance(value, float) and 0 <= value < 1e-6
+    # Not clamped at 0: round-off may leave it a hair either side, a bug would show as more.
+    assert isinstance(value, float) and abs(value) < 1e-6
 
 
 # --- KID -----------------------------------------------------------------------------------------
@@ -177,3 +178,26 @@ def test_kid_subsets_are_at_most_half_of_each_set():
     assert spread > 0
     with pytest.raises(ValueError, match="at least 4"):
         metrics.kid(a[:3], b)
+
+
+# --- inputs that are not finite -------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, call", [
+    ("fid", lambda r, g: metrics.fid(r, g)),
+    ("kid", lambda r, g: metrics.kid(r, g, subsets=2)),
+    ("pr", lambda r, g: metrics.precision_recall(r, g)),
+    ("dc", lambda r, g: metrics.density_coverage(r, g)),
+    ("likeness", lambda r, g: metrics.likeness_score(r, g)),
+    ("is", lambda r, g: metrics.inception_score(np.abs(g), splits=2)),
+    ("modes", lambda r, g: metrics.mode_coverage(g, np.ones(8))),
+])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_every_metric_refuses_non_finite_inputs_in_one_line(name, call, bad):
+    from keras_gan.errors import MetricInputError
+
+    real, fake = gaussian(40, seed=1), gaussian(40, seed=2)
+    fake[[3, 17], 2] = bad
+    with pytest.raises(MetricInputError) as caught:
+        call(real, fake)
+    message = str(caught.value)
+    assert "2 of 40 generated" in message and "NaN or infinite" in message and "\n" not in message

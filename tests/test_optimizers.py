@@ -55,3 +55,16 @@ def test_amsgrad_falls_back_to_keras():
     theirs, _ = _run(keras.optimizers.Adam(1e-3, amsgrad=True), grads)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+
+
+def test_fused_adam_with_weight_decay_matches_keras_adam():
+    # Keras applies decoupled weight decay (w -= lr * wd * w) before the update; the fused kernel
+    # must keep that step. A large decay, so that it visibly moves the weights.
+    rng = np.random.default_rng(3)
+    grads = [[tf.constant(rng.standard_normal(s).astype("float32")) for s in SHAPES] for _ in range(5)]
+    ours, _ = _run(FusedAdam(1e-2, beta_1=0.5, weight_decay=0.5), grads)
+    theirs, _ = _run(keras.optimizers.Adam(1e-2, beta_1=0.5, weight_decay=0.5), grads)
+    plain, _ = _run(FusedAdam(1e-2, beta_1=0.5), grads)
+    for a, b, c in zip(ours, theirs, plain):
+        np.testing.assert_allclose(a, b, rtol=0, atol=2e-6)
+        assert np.abs(a - c).max() > 1e-3  # the decay acted

@@ -5,6 +5,7 @@ classifier's class probabilities) and returns plain floats, so that the numbers 
 against independent computations and reused for another tool's samples.
 """
 
+from keras_gan.metrics.checks import check_finite, finite_pair
 from keras_gan.metrics.frechet import fid, frechet_distance
 from keras_gan.metrics.score import inception_score
 from keras_gan.metrics.mmd import kid
@@ -12,5 +13,5 @@ from keras_gan.metrics.likeness import likeness_score
 from keras_gan.metrics.manifold import density_coverage, precision_recall
 from keras_gan.metrics.modes import conditional_accuracy, mode_coverage
 
-__all__ = ["fid", "frechet_distance", "inception_score", "kid", "likeness_score", "density_coverage",
+__all__ = ["check_finite", "finite_pair", "fid", "frechet_distance", "inception_score", "kid", "likeness_score", "density_coverage",
            "precision_recall", "mode_coverage", "conditional_accuracy"]

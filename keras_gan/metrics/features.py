@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from keras_gan.errors import ConfigError, ModelFileError
+from keras_gan.errors import ConfigError, ModelFileError, reason
 
 FEATURES_LAYER = "features"
 BATCH = 500
@@ -89,14 +89,16 @@ def _two_outputs(model):
     return keras.Model(model.inputs[0], [model.get_layer(FEATURES_LAYER).output, model.outputs[0]])
 
 
-def classifier_path(dataset: str) -> str:
-    return os.path.join(cache_dir(), f"classifier_{dataset}.keras")
+def classifier_path(dataset: str, fingerprint: str) -> str:
+    """The cached classifier of `dataset` for the data of `fingerprint` (`data.Arrays.fingerprint`):
+    one per set of data, so a classifier is never reused for data it was not trained on."""
+    return os.path.join(cache_dir(), f"classifier_{dataset}_{fingerprint}.keras")
 
 
-def train_classifier(dataset: str, data_dir: str | None = None, *, epochs: int = CLASSIFIER_EPOCHS, seed: int = 0,
-                     log=print) -> tuple[str, float]:
-    """Trains the classifier on `dataset`'s training split, saves it in the cache and returns
-    (path, test accuracy)."""
+def train_classifier(dataset: str, data_dir: str | None = None, *, arrays=None, epochs: int = CLASSIFIER_EPOCHS,
+                     seed: int = 0, log=print) -> tuple[str, float]:
+    """Trains the classifier on `dataset`'s training split (`arrays`, else read from `data_dir`), saves
+    it in the cache and returns (path, test accuracy)."""
     import keras
 
     from keras_gan import data
@@ -104,12 +106,11 @@ def train_classifier(dataset: str, data_dir: str | None = None, *, epochs: int =
     from keras_gan.generate import save_network
 
     spec = data.get_spec(dataset)
-    arrays = data.load_arrays(dataset, data_dir)
+    arrays = arrays or data.load_arrays(dataset, data_dir)
     keras.utils.set_random_seed(seed)
     model = build_classifier(spec.image_shape, len(spec.class_names))
     x, x_test = data.to_unit_range(arrays.x_train), data.to_unit_range(arrays.x_test)
-    steps = epochs * (len(x) // 128 + (len(x) % 128 > 0))
-    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=steps)
+    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=epochs * (len(x) // 128))
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     log(f"training the {dataset} classifier (the feature network of its metrics) on "
@@ -124,34 +125,39 @@ def train_classifier(dataset: str, data_dir: str | None = None, *, epochs: int =
 
     model.fit(x, arrays.y_train, batch_size=128, epochs=epochs, verbose=0, callbacks=[Progress()])
     _, accuracy = model.evaluate(x_test, arrays.y_test, batch_size=BATCH, verbose=0)
-    path = classifier_path(dataset)
-    uncompiled = build_classifier(spec.image_shape, len(spec.class_names))
-    uncompiled.set_weights(model.get_weights())
-    save_network(uncompiled, path)
-    write_text(path + ".json", json.dumps({"dataset": dataset, "test_accuracy": float(accuracy),
-                                           "epochs": epochs, "seed": seed, "source": arrays.source}, indent=2))
+    path = classifier_path(dataset, arrays.fingerprint)
+    save_network(model, path)
+    write_text(path + ".json", json.dumps({"dataset": dataset, "data_fingerprint": arrays.fingerprint,
+                                           "test_accuracy": float(accuracy), "epochs": epochs, "seed": seed,
+                                           "source": arrays.source}, indent=2))
     log(f"test accuracy {accuracy:.4f}; saved {path}")
     return path, float(accuracy)
 
 
-def classifier(dataset: str, data_dir: str | None = None, *, log=print) -> FeatureNetwork:
-    """The dataset's classifier from the cache, trained first if it is not there."""
-    import keras
-
+def classifier(dataset: str, data_dir: str | None = None, *, arrays=None, log=print) -> FeatureNetwork:
+    """The classifier of the data of `dataset` (`arrays`, else read from `data_dir`) from the cache,
+    trained first if the cache has none for this data."""
     from keras_gan import data
+    from keras_gan.generate import load_network
 
-    path = classifier_path(dataset)
+    arrays = arrays or data.load_arrays(dataset, data_dir)
+    path = classifier_path(dataset, arrays.fingerprint)
     if not os.path.isfile(path):
-        log(f"no classifier for {dataset} in {cache_dir()}: training one (once)")
-        train_classifier(dataset, data_dir, log=log)
+        log(f"no classifier for this {dataset} data ({arrays.source}, fingerprint {arrays.fingerprint}) in "
+            f"{cache_dir()}: training one (once)")
+        train_classifier(dataset, arrays=arrays, log=log)
+    what_to_do = f"delete {path} and its .json, and the classifier is trained again on first use"
+    model = load_network(path, what_to_do)
     try:
-        model = keras.models.load_model(path, compile=False)
         with open(path + ".json") as f:
-            accuracy = json.load(f)["test_accuracy"]
-    except Exception as e:
-        raise ModelFileError(f"cannot load the cached classifier {path} ({str(e).splitlines()[0][:200]}); "
-                             f"delete it and run python -m keras_gan.evaluate train-classifier "
-                             f"--dataset={dataset}") from e
+            info = json.load(f)
+        accuracy = float(info["test_accuracy"])
+        trained_on = info["data_fingerprint"]
+    except Exception as e:  # a damaged sidecar: json raises several types, a missing key another
+        raise ModelFileError(f"the cached classifier's {path}.json is damaged ({reason(e)}); {what_to_do}.") from None
+    if trained_on != arrays.fingerprint:
+        raise ModelFileError(f"the cached classifier {path} was trained on other data ({trained_on}) than "
+                             f"{arrays.source} ({arrays.fingerprint}); delete it and its .json.")
     return FeatureNetwork("classifier", _two_outputs(model), data.get_spec(dataset).image_shape,
                           f"{dataset} classifier (test accuracy {accuracy:.4f}), 128-d features")
 

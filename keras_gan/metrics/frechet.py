@@ -6,10 +6,13 @@ The trace of the matrix square root is computed without forming (S_r S_g)^(1/2),
 symmetric and makes general `sqrtm` routines return complex noise on near-singular covariances:
 with A = S_r^(1/2) (symmetric, from an eigendecomposition), S_r S_g is similar to A S_g A, which is
 symmetric positive semi-definite, so tr((S_r S_g)^(1/2)) = sum(sqrt(eigvalsh(A S_g A))). Negative
-eigenvalues from round-off are clipped to 0. Everything runs in float64.
+eigenvalues from round-off are clipped to 0. Everything runs in float64. The result is not clamped:
+round-off can leave it a hair below 0 for identical statistics, and anything more negative is a bug.
 """
 
 import numpy as np
+
+from keras_gan.metrics.checks import finite_pair
 
 
 def _psd_sqrt(s: np.ndarray) -> np.ndarray:
@@ -27,7 +30,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     m = a @ sigma2 @ a
     tr_sqrt = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0, None)))
     diff = mu1 - mu2
-    return float(max(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_sqrt, 0.0))
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_sqrt)
 
 
 def statistics(features) -> tuple[np.ndarray, np.ndarray]:
@@ -40,4 +43,5 @@ def statistics(features) -> tuple[np.ndarray, np.ndarray]:
 
 def fid(real_features, fake_features) -> float:
     """FID between two sets of features (n, d); lower is better, 0 for identical statistics."""
+    real_features, fake_features = finite_pair(real_features, fake_features)
     return frechet_distance(*statistics(real_features), *statistics(fake_features))

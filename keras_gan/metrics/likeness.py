@@ -16,6 +16,8 @@ measure creativity. The terms are computed in blocks on a subset of at most `max
 
 import numpy as np
 
+from keras_gan.metrics.checks import finite_pair
+
 
 def pairwise(a, b) -> np.ndarray:
     d = np.einsum("ij,ij->i", a, a)[:, None] - 2 * a @ b.T + np.einsum("ij,ij->i", b, b)[None, :]
@@ -38,6 +40,7 @@ def distance_sets(real, fake):
 
 
 def likeness_score(real, fake, *, max_samples: int = 2000, seed: int = 0) -> float:
+    real, fake = finite_pair(real, fake, "samples")
     rng = np.random.default_rng(seed)
     if len(real) > max_samples:
         real = np.asarray(real)[rng.choice(len(real), max_samples, replace=False)]

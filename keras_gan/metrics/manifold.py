@@ -14,6 +14,8 @@ Distances are computed in blocks, so memory stays O(block * n).
 
 import numpy as np
 
+from keras_gan.metrics.checks import finite_pair
+
 BLOCK = 1024
 
 
@@ -48,14 +50,14 @@ def _inside_counts(points, centres, radii) -> np.ndarray:
 
 
 def precision_recall(real_features, fake_features, k: int = 3) -> tuple[float, float]:
-    x, y = np.asarray(real_features, np.float64), np.asarray(fake_features, np.float64)
+    x, y = finite_pair(real_features, fake_features)
     precision = np.mean(_inside_counts(y, x, knn_radii(x, k)) > 0)
     recall = np.mean(_inside_counts(x, y, knn_radii(y, k)) > 0)
     return float(precision), float(recall)
 
 
 def density_coverage(real_features, fake_features, k: int = 5) -> tuple[float, float]:
-    x, y = np.asarray(real_features, np.float64), np.asarray(fake_features, np.float64)
+    x, y = finite_pair(real_features, fake_features)
     radii = knn_radii(x, k)
     density = _inside_counts(y, x, radii).sum() / (k * len(y))
     # Coverage: is the nearest generated sample of each real one inside its ball?

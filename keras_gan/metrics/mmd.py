@@ -13,6 +13,8 @@ from each other and the spread means something.
 
 import numpy as np
 
+from keras_gan.metrics.checks import finite_pair
+
 
 def polynomial_kernel(x, y, degree: int = 3) -> np.ndarray:
     return (x @ y.T / x.shape[1] + 1.0) ** degree
@@ -28,7 +30,7 @@ def mmd2_unbiased(x, y, degree: int = 3) -> float:
 def kid(real_features, fake_features, *, subsets: int = 100, subset_size: int = 1000,
         seed: int = 0) -> tuple[float, float]:
     """(mean, standard deviation) of the unbiased MMD^2 over `subsets` random subsets."""
-    x, y = np.asarray(real_features, np.float64), np.asarray(fake_features, np.float64)
+    x, y = finite_pair(real_features, fake_features)
     m = min(subset_size, len(x) // 2, len(y) // 2)
     if m < 2:
         raise ValueError("KID needs at least 4 real and 4 generated samples")

@@ -9,8 +9,11 @@ classifier assigns to the label they were generated for.
 
 import numpy as np
 
+from keras_gan.metrics.checks import check_finite
+
 
 def mode_coverage(probabilities, real_distribution, *, min_fraction: float = 0.0) -> dict:
+    check_finite(probabilities, "generated class probability vectors")
     p = np.asarray(probabilities)
     classes = p.shape[1]
     counts = np.bincount(np.argmax(p, axis=1), minlength=classes)
@@ -26,4 +29,5 @@ def mode_coverage(probabilities, real_distribution, *, min_fraction: float = 0.0
 
 def conditional_accuracy(probabilities, labels) -> float:
     """The fraction of generated samples classified as the label they were generated for."""
+    check_finite(probabilities, "generated class probability vectors")
     return float(np.mean(np.argmax(np.asarray(probabilities), axis=1) == np.asarray(labels)))

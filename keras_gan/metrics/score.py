@@ -9,8 +9,11 @@ number of classes (confident, evenly spread predictions). It never looks at real
 
 import numpy as np
 
+from keras_gan.metrics.checks import check_finite
+
 
 def inception_score(probabilities, splits: int = 10, eps: float = 1e-12) -> tuple[float, float]:
+    check_finite(probabilities, "generated class probability vectors")
     p = np.asarray(probabilities, np.float64)
     if p.ndim != 2 or len(p) < splits:
         raise ValueError(f"need (n >= splits, classes) probabilities. Received shape {p.shape}, splits={splits}")
