@@ -76,11 +76,6 @@ def save(run_dir: str, state: dict[str, np.ndarray], meta: dict) -> str:
     return path
 
 
-def _damaged(path: str, e: Exception) -> RunFileError:
-    return RunFileError(f"{path} is damaged ({reason(e)}): the run cannot resume from it. Restore it from a copy "
-                        "of the run, or train a new run in another --output_dir.")
-
-
 def _read(run_dir: str, arrays: bool):
     path = os.path.join(run_dir, CHECKPOINT)
     if not os.path.exists(path):
@@ -92,10 +87,9 @@ def _read(run_dir: str, arrays: bool):
                     not isinstance(meta.get("history"), dict):
                 raise ValueError("its metadata has no epoch and history")
             state = {k: archive[k] for k in archive.files if k != "__meta__"} if arrays else None
-    except RunFileError:
-        raise
     except Exception as e:  # zipfile, zlib, NumPy and JSON each raise their own types on damaged files
-        raise _damaged(path, e) from None
+        raise RunFileError(f"{path} is damaged ({reason(e)}): the run cannot resume from it. Restore it from a "
+                           "copy of the run, or train a new run in another --output_dir.") from None
     return state, meta
 
 

@@ -80,18 +80,18 @@ class Experiment:
             return value
 
         seeds, figures = pick("seeds", [0]), spec.get("figures", [])
-        args = {**spec.get("args", {}), **(spec.get("full_args", {}) if full else {})} \
-            if all(isinstance(spec.get(k, {}), dict) for k in ("args", "full_args")) else None
+        args, full_args = spec.get("args", {}), spec.get("full_args", {})
         if not isinstance(seeds, list) or not seeds or not all(isinstance(x, int) and x >= 0 for x in seeds):
             raise bad(f"seeds must be a list of non-negative integers. Received: {seeds!r}")
-        if args is None:
+        if not isinstance(args, dict) or not isinstance(full_args, dict):
             raise bad("args and full_args must be JSON objects of training flags")
         if not isinstance(figures, list) or any(f not in FIGURES for f in figures):
             raise bad(f"unknown figures {figures!r}; choose from {list(FIGURES)}")
         if not all(isinstance(spec.get(k, ""), str) for k in ("model", "dataset", "description")):
             raise bad("model, dataset and description must be strings")
         return cls(name=name, description=spec.get("description", ""), model=spec["model"],
-                   dataset=spec["dataset"], epochs=count("epochs", 1), seeds=tuple(seeds), args=args,
+                   dataset=spec["dataset"], epochs=count("epochs", 1), seeds=tuple(seeds),
+                   args={**args, **(full_args if full else {})},
                    figures=tuple(figures), num_samples=count("num_samples", 5000), source=path)
 
     def train_config(self, seed: int, results: str):

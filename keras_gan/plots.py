@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_gan.checkpoint import atomic_path  # noqa: E402
+from keras_gan.errors import RunFileError, reason  # noqa: E402
 
 
 def _save(fig, path: str) -> None:
@@ -99,7 +100,14 @@ def animation(frames: list[str], path: str, *, seconds_per_frame: float = 0.6) -
 
     if not frames:
         raise ValueError("no frames to animate")
-    images = [Image.open(f).convert("RGB") for f in frames]
+    images = []
+    for frame in frames:
+        try:
+            with Image.open(frame) as image:
+                images.append(image.convert("RGB"))
+        except Exception as e:  # PIL raises many types for a damaged or truncated image
+            raise RunFileError(f"cannot read the sample grid {frame} ({reason(e)}): it is damaged. Delete it, and "
+                               "the animation is made of the other grids.") from None
     size = images[0].size
     images = [im if im.size == size else im.resize(size) for im in images]
     durations = [int(seconds_per_frame * 1000)] * (len(images) - 1) + [int(seconds_per_frame * 4000)]

@@ -360,9 +360,6 @@ def config_from_flags(fv: flags.FlagValues) -> TrainConfig:
     if not fv.resume:
         return TrainConfig(**given)
     run_dir = TrainConfig(output_dir=given["output_dir"], dataset=given["dataset"], model=given["model"]).run_dir
-    if not os.path.isfile(os.path.join(run_dir, rundir.CONFIG)):
-        raise ConfigError(f"--resume: {os.path.join(run_dir, rundir.CONFIG)} not found; is --output_dir the run's "
-                          "directory?")
     saved = rundir.read_config(run_dir)
     return dataclasses.replace(saved, **{n: given[n] for n in names if n in fv and fv[n].present})
 

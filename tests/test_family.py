@@ -135,6 +135,49 @@ def test_presets_plug_in_their_loss_and_penalty():
     assert cgan.conditional and cgan.num_classes == 10
 
 
+def _stochastic_generators():
+    """The presets whose G has BatchNorm or Dropout: the only ones for which G's mode matters."""
+    found = []
+    for name in FAMILY:
+        _, gan = build(name)
+        kinds = {type(layer) for layer in gan.generator.layers}
+        if kinds & {keras.layers.BatchNormalization, keras.layers.Dropout}:
+            found.append(name)
+    return found
+
+
+def test_the_presets_whose_generator_mode_matters():
+    assert _stochastic_generators() == ["vanilla_bn", "cgan", "dcgan"]
+
+
+@pytest.mark.parametrize("training", [False, True])
+@pytest.mark.parametrize("model", ["vanilla_bn", "cgan", "dcgan"])
+def test_d_trains_on_fakes_from_g_in_the_presets_mode(model, training, monkeypatch):
+    # Training mode: BatchNorm on the batch's statistics (and its moving statistics updated, as in the
+    # seeds' PyTorch loops), Dropout drawing new masks, so two calls differ and neither equals
+    # inference mode. Inference mode: the deck's generator.predict, deterministic.
+    monkeypatch.setitem(presets.PRESETS, model, dataclasses.replace(presets.get(model), fakes_in_training_mode=training))
+    _, gan = build(model)
+    assert gan.fakes_in_training_mode is training
+    real, (z, _), (y, y_fake, _) = batch(gan, n=32)
+    norms = [layer for layer in gan.generator.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    before = [np.array(layer.moving_mean) for layer in norms]
+    made = [gan._generate(real, z, y, y_fake) if gan.conditional else gan._generate(real, z) for _ in range(2)]
+    fakes = [np.asarray(m[0] if gan.conditional else m)[32:] for m in made]
+    inference = gan.sample(z, y_fake).reshape(fakes[0].shape)
+    moved = [not np.array_equal(b, np.asarray(layer.moving_mean)) for b, layer in zip(before, norms)]
+    if training:
+        assert not np.allclose(fakes[0], inference, atol=1e-4)
+        if norms:
+            assert all(moved)
+        else:  # dropout only: a new mask at each call
+            assert not np.allclose(fakes[0], fakes[1], atol=1e-4)
+    else:
+        np.testing.assert_allclose(fakes[0], inference, atol=1e-5)
+        np.testing.assert_array_equal(fakes[0], fakes[1])
+        assert not any(moved)
+
+
 def test_frozen_batchnorm_discriminator_runs_in_inference_mode_in_the_g_step():
     # DCGAN's D has BatchNorm. In the G step (D frozen) it must use its moving statistics and
     # leave them alone; G's own BatchNorm trains. Dropout is off so the loss is deterministic.
@@ -167,6 +210,12 @@ def test_conditional_generator_follows_its_label():
     real, (z_d, _), (y, y_fake, _) = batch(gan)
     x, labels = gan._generate(real, z_d, y, y_fake)
     np.testing.assert_array_equal(np.argmax(np.asarray(labels), axis=1), np.concatenate([y, y_fake]))
+    np.testing.assert_array_equal(np.asarray(x)[:16], real)
+    # The fakes are G's for the labels asked for: with Dropout's masks off, exactly gan.sample's.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(presets.PRESETS, "cgan", dataclasses.replace(presets.get("cgan"), fakes_in_training_mode=False))
+        _, gan = build("cgan")
+    x, _ = gan._generate(real, z_d, y, y_fake)
     np.testing.assert_allclose(np.asarray(x)[16:], gan.sample(z_d, y_fake), atol=1e-5)
     with pytest.raises(ValueError, match="conditional"):
         gan.generator_step(z_d)

@@ -206,6 +206,8 @@ CASES = {
     "experiment sessions.csv": lambda t, results, **k: results_file(results, t, "sessions.csv", bad_csv_row),
     "experiment run config.json": lambda t, results, **k: results_file(results, t, "deck/seed_0/config.json", truncate),
     "experiment run checkpoint": lambda t, results, **k: results_file(results, t, "deck/seed_0/checkpoint.npz", truncate),
+    "experiment sample grid": lambda t, results, **k: results_file(results, t, "deck/seed_0/samples/epoch_001.png",
+                                                                   truncate),
 }
 
 
@@ -272,41 +274,41 @@ def small(idx_dir, out, epochs):
 
 
 def test_a_crash_before_any_rename_of_an_epoch_loses_only_that_epoch(idx_dir, tmp_path, monkeypatch):
+    # One run folder crashes in epoch 2 before the 1st rename of its saves, is resumed and crashes
+    # before the 2nd, and so on up to the checkpoint's; each time it keeps epoch 1, whole. Resumed
+    # once more, it ends as a run that never stopped.
     reference = train.train(small(idx_dir, tmp_path / "reference", 2), log=quiet)
-    first = tmp_path / "first"
-    train.train(small(idx_dir, first, 1), log=quiet)
+    run = tmp_path / "run"
+    train.train(small(idx_dir, run, 1), log=quiet)
     renames = []
     real_replace = os.replace
 
-    def counting(src, dst):
-        renames.append(os.path.basename(dst))
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", counting)
-    shutil.copytree(first, tmp_path / "count")
-    train.train(small(idx_dir, tmp_path / "count", 2), resume=True, log=quiet)
-    saves = list(renames)
-    assert saves[-1] == checkpoint.CHECKPOINT and len(saves) >= 7
-    for k in range(len(saves)):
-        run = tmp_path / f"crash_{k}"
-        shutil.copytree(first, run)
-        calls = {"n": 0}
-
-        def crashing(src, dst):
-            calls["n"] += 1
-            if calls["n"] == k + 1:
+    def crash_at(k):
+        def replace(src, dst):
+            renames.append(os.path.basename(dst))
+            if len(renames) == k:
                 raise Killed(dst)
             return real_replace(src, dst)
+        return replace
 
-        monkeypatch.setattr(os, "replace", crashing)
-        with pytest.raises(Killed):
+    k = 1
+    while True:
+        renames.clear()
+        monkeypatch.setattr(os, "replace", crash_at(k))
+        try:
             train.train(small(idx_dir, run, 2), resume=True, log=quiet)
-        monkeypatch.setattr(os, "replace", real_replace)
-        assert assert_every_file_loads(run) == 1, f"crash before renaming {saves[k]}"
-        resumed = train.train(small(idx_dir, run, 2), resume=True, log=quiet)
-        assert resumed["d_loss"] == reference["d_loss"] and resumed["g_loss"] == reference["g_loss"], saves[k]
+        except Killed:
+            assert assert_every_file_loads(run) == 1, f"crash before renaming {renames[-1]}"
+            k += 1
+            continue
+        finally:
+            monkeypatch.setattr(os, "replace", real_replace)
+        break
+    assert k > 7 and renames[-1] == checkpoint.CHECKPOINT  # every save of an epoch had its crash
+    history = checkpoint.load(str(run))[1]["history"]
+    assert history["d_loss"] == reference["d_loss"] and history["g_loss"] == reference["g_loss"]
     a, b = checkpoint.load(str(run))[0], checkpoint.load(str(tmp_path / "reference"))[0]
-    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert all(np.array_equal(a[key], b[key]) for key in a)
 
 
 @pytest.mark.slow
@@ -317,7 +319,7 @@ def test_a_process_killed_at_random_moments_always_resumes(idx_dir, classifier_c
                f"--output_dir={out}", f"--epochs={epochs}", "--steps_per_epoch=2", "--batch_size=32",
                "--sample_every=1", "--eval_every=1", "--eval_samples=40", "--seed=11"]
     moments, saved = random.Random(20261124), 0
-    for kill in range(6):
+    for kill in range(4):
         proc = subprocess.Popen(command + (["--resume"] if saved else []), env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
         try:

@@ -91,9 +91,9 @@ def test_restored_state_continues_identically(deck_gan):
         g0, d0 = snapshot(restored.generator), snapshot(restored.discriminator)
         got = (got, restored.generator_step(args[2]))
         assert all(changed(g0, restored.generator)) and not any(changed(d0, restored.discriminator))
-        assert got == pytest.approx(expected, rel=1e-6)
+        assert got == expected  # exactly: a restored GAN is the same GAN
     for a, b in zip(snapshot(deck_gan.generator), snapshot(restored.generator)):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+        np.testing.assert_array_equal(a, b)
 
 
 def test_set_state_rejects_another_architecture(deck_gan):
