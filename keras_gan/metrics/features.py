@@ -110,7 +110,8 @@ def train_classifier(dataset: str, data_dir: str | None = None, *, arrays=None, 
     keras.utils.set_random_seed(seed)
     model = build_classifier(spec.image_shape, len(spec.class_names))
     x, x_test = data.to_unit_range(arrays.x_train), data.to_unit_range(arrays.x_test)
-    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=epochs * (len(x) // 128))
+    steps = epochs * (len(x) // 128 + (len(x) % 128 > 0))
+    schedule = keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=steps)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     log(f"training the {dataset} classifier (the feature network of its metrics) on "
