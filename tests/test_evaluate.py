@@ -216,3 +216,16 @@ def test_a_diverged_generator_is_named_in_one_line(idx_dir, use_classifier, tmp_
     err = capsys.readouterr().err
     assert err.startswith(f"error: {tmp_path / 'generator.keras'} makes NaN or infinite images (20 of 20): its "
                           "weights diverged.") and len(err.strip().splitlines()) == 1
+
+
+def test_the_classifier_learning_rate_decays_over_every_batch_it_trains_on(tmp_path, cache, monkeypatch):
+    # 200 images in batches of 128: a full batch and a partial one per epoch. The cosine schedule
+    # must end where training ends, at the last (partial) batch of the last epoch.
+    write_idx_dataset(tmp_path / "data", n_train=200, n_test=16)
+    schedules, built = [], []
+    real_schedule, real_build = keras.optimizers.schedules.CosineDecay, features.build_classifier
+    monkeypatch.setattr(keras.optimizers.schedules, "CosineDecay",
+                        lambda *a, **k: schedules.append(real_schedule(*a, **k)) or schedules[-1])
+    monkeypatch.setattr(features, "build_classifier", lambda *a, **k: built.append(real_build(*a, **k)) or built[-1])
+    features.train_classifier("mnist", str(tmp_path / "data"), epochs=3, log=lambda *_: None)
+    assert schedules[0].decay_steps == int(built[0].optimizer.iterations.numpy()) == 3 * 2
