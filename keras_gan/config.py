@@ -1,72 +1,108 @@
-"""The one configuration object of a training run, saved beside its outputs as config.json."""
+"""The one configuration object of a training run, saved beside its outputs as config.json.
+
+Every setting is declared once, here: its type, its default, its help text and whether a resumed
+run may change it. The train command's flags are made from these declarations (`flag_specs`), and
+so are the settings that losses and penalties own (keras_gan/settings.py): each registered
+setting is a keyword of `TrainConfig`, an attribute of it, a flag and a key of config.json, like
+any field.
+"""
 
 import dataclasses
 import json
 import os
 import typing
 
+from keras_gan import data, losses, penalties, presets
 from keras_gan.errors import ConfigError
+from keras_gan.metrics import registry as metrics
 
 NOISE_KINDS = ("uniform", "normal")
 CGAN_LAYOUTS = ("concat", "paper")
-# What a resumed run may change: how long it goes on, how often it draws and scores, and where its
-# folder and its data lie now (the data itself is checked against the checkpoint's fingerprint).
-RESUMABLE = frozenset({"epochs", "sample_every", "eval_every", "eval_samples", "output_dir", "data_dir"})
+PRESET = " (default: the model's preset)"
 # Values for what a preset leaves unset.
 FALLBACKS = dict(sample_every=5, sample_rows=4, sample_cols=6, weight_decay=0.0)
 
 
-def _has_type(value, annotation) -> bool:
-    kinds = typing.get_args(annotation) or (annotation,)
-    if value is None or isinstance(value, bool):
-        return type(value) in kinds
-    if isinstance(value, int) and float in kinds:  # JSON writes 1.0 as 1
-        return True
-    return isinstance(value, tuple(k for k in kinds if k is not type(None)))
+def _field(default, help: str, *, resumable: bool = False):
+    """A field with its help text; `resumable` if a resumed run may change it (how long it goes on,
+    how often it draws and scores, and where its folder and its data lie now: the data itself is
+    checked against the checkpoint's fingerprint)."""
+    return dataclasses.field(default=default, metadata={"help": help, "resumable": resumable})
 
 
-def _type_name(annotation) -> str:
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
-    kinds = [names[k] for k in typing.get_args(annotation) or (annotation,) if k is not type(None)]
-    return " or ".join(kinds)
+def registered_settings() -> dict:
+    """{name: Setting} of every registered loss and penalty."""
+    found = {}
+    for component in (*losses.LOSSES.values(), *penalties.PENALTIES.values()):
+        for setting in component.settings:
+            found.setdefault(setting.name, setting)
+    return found
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, init=False)
 class TrainConfig:
     """Fields left at None take the value of the model's preset (keras_gan/presets.py); the
     default model, vanilla, is the slide deck (seeds/003): noise U(-1, 1) of dimension 10,
-    Adam(2e-4, beta_1=0.5), batch 128, 50 epochs, one-sided label smoothing 0.9."""
+    Adam(2e-4, beta_1=0.5), batch 128, 50 epochs, one-sided label smoothing 0.9. The settings of
+    losses and penalties (`gp_weight`, `clip_value`, ...) are keywords too, kept in `settings`."""
 
-    dataset: str = "mnist"
-    data_dir: str | None = None
-    model: str = "vanilla"
-    epochs: int | None = None
-    batch_size: int | None = None
-    noise_dim: int | None = None
-    noise: str | None = None
-    learning_rate: float | None = None
-    beta_1: float | None = None
-    beta_2: float | None = None
-    weight_decay: float | None = None
-    label_smoothing: float | None = None
-    n_critic: int | None = None
-    clip_value: float = 0.01
-    gp_weight: float = 10.0
-    dcgan_filters: int = 128
-    cgan_layout: str = "concat"
-    seed: int = 0
-    output_dir: str = ""
-    steps_per_epoch: int | None = None
-    sample_every: int | None = None
-    sample_rows: int | None = None
-    sample_cols: int | None = None
-    eval_every: int = 0          # 0: no evaluation during training
-    eval_samples: int = 2000
+    dataset: str = _field("mnist", "mnist, fashion_mnist or cifar10.")
+    data_dir: str | None = _field(None, "Folder with IDX files or an .npz (tried first).", resumable=True)
+    model: str = _field("vanilla", "Which GAN: a preset of keras_gan/presets.py.")
+    epochs: int | None = _field(None, "Epochs to train (in all, counting resumed ones)", resumable=True)
+    batch_size: int | None = _field(None, "Real images per D update")
+    noise_dim: int | None = _field(None, "Dimension of the generator's noise input")
+    noise: str | None = _field(None, "uniform (in [-1, 1], as the deck) or normal")
+    learning_rate: float | None = _field(None, "Learning rate of both optimizers")
+    beta_1: float | None = _field(None, "Adam beta_1 (both models)")
+    beta_2: float | None = _field(None, "Adam beta_2 (both models)")
+    weight_decay: float | None = _field(None, "Adam weight decay (decoupled, Keras's)")
+    label_smoothing: float | None = _field(None, "Target for real images in D's step; 1 for none")
+    n_critic: int | None = _field(None, "D (critic) updates per G update")
+    dcgan_filters: int = _field(128, "dcgan: filters of the generator's first convolution.")
+    cgan_layout: str = _field("concat", "cgan: concat (z and y concatenated first) or paper (z->200, y->1000).")
+    seed: int = _field(0, "Seed of weights, noise, dropout and shuffling.")
+    output_dir: str = _field("", "Run directory (default runs/MODEL_DATASET).", resumable=True)
+    steps_per_epoch: int | None = _field(None, "Cut epochs short, for quick looks.")
+    sample_every: int | None = _field(None, "Sample grid every K epochs (and epoch 1, last)", resumable=True)
+    sample_rows: int | None = _field(None, "Rows of the sample grid")
+    sample_cols: int | None = _field(None, "Columns of the sample grid")
+    eval_every: int = _field(0, "Score G every K epochs (--eval_metrics) and keep the best generator as "
+                             "generator_best.keras; 0 for never.", resumable=True)
+    eval_samples: int = _field(2000, "Generated and real samples per evaluation during training.", resumable=True)
+    eval_metrics: str = _field("fid,kid,modes", "Metrics of --eval_every, comma-separated (python -m keras_gan.evaluate --help "
+                               "lists them); the first one's headline number picks generator_best.keras.")
+    tensorboard: bool = _field(True, "Write TensorBoard summaries to RUN/tensorboard (losses, scores, sample "
+                               "grids): tensorboard --logdir runs", resumable=True)
+    settings: dict = dataclasses.field(default=None, compare=True, metadata={"help": "", "resumable": False})
 
-    def __post_init__(self):
-        from keras_gan import presets
-        from keras_gan.data import DATASETS
+    def __init__(self, **values):
+        known = {f.name: f for f in dataclasses.fields(self)}
+        own = registered_settings()
+        settings = dict(values.pop("settings", None) or {})
+        for name in list(values):
+            if name in own:
+                settings[name] = values.pop(name)
+            elif name not in known:
+                raise TypeError(f"unknown setting {name!r}")
+        unknown = sorted(set(settings) - set(own))
+        if unknown:
+            raise TypeError(f"unknown settings {unknown}")
+        for name, f in known.items():
+            object.__setattr__(self, name, values.get(name, f.default))
+        object.__setattr__(self, "settings", {name: settings.get(name, s.default) for name, s in sorted(own.items())})
+        self._resolve()
 
+    def __getattr__(self, name):  # the settings of losses and penalties read as attributes
+        settings = self.__dict__.get("settings") or {}
+        if name in settings:
+            return settings[name]
+        raise AttributeError(f"TrainConfig has no setting {name!r}")
+
+    def __hash__(self):
+        return hash(self.to_json(with_folder=True))
+
+    def _resolve(self):
         preset = presets.get(self.model)
         smoothing_given = self.label_smoothing is not None
         defaults = {**FALLBACKS, **preset.defaults}
@@ -82,9 +118,12 @@ class TrainConfig:
             value = getattr(self, field.name)
             need(_has_type(value, field.type), f"--{field.name} must be {_type_name(field.type)}. "
                                                f"Received: {field.name}={value!r}")
+        for name, setting in registered_settings().items():
+            problem = setting.check(self.settings[name])
+            need(problem is None, problem)
 
-        need(self.dataset in DATASETS,
-             f"unknown dataset {self.dataset!r}; choose one of: {', '.join(DATASETS)}")
+        need(self.dataset in data.DATASETS,
+             f"unknown dataset {self.dataset!r}; choose one of: {', '.join(data.DATASETS)}")
         for name in ("epochs", "batch_size", "noise_dim", "n_critic", "sample_every", "sample_rows",
                      "sample_cols", "dcgan_filters"):
             value = getattr(self, name)
@@ -93,6 +132,10 @@ class TrainConfig:
              f"--eval_every must be 0 (off) or a positive number of epochs. Received: eval_every={self.eval_every}")
         need(isinstance(self.eval_samples, int) and self.eval_samples >= 10,
              f"--eval_samples must be at least 10. Received: eval_samples={self.eval_samples}")
+        try:
+            metrics.parse(self.eval_metrics)
+        except ValueError as e:
+            raise ConfigError(f"--eval_metrics: {e}") from None
         need(self.steps_per_epoch is None or self.steps_per_epoch > 0,
              f"--steps_per_epoch must be a positive integer. Received: steps_per_epoch={self.steps_per_epoch}")
         need(self.noise in NOISE_KINDS, f"--noise must be one of {', '.join(NOISE_KINDS)}. Received: noise={self.noise!r}")
@@ -106,8 +149,6 @@ class TrainConfig:
         need(not (smoothing_given and self.label_smoothing != 1 and not preset.uses_label_smoothing),
              f"--label_smoothing does not apply to --model={self.model}: its {preset.loss} loss has no "
              f"real-image label. Received: label_smoothing={self.label_smoothing}")
-        need(self.clip_value > 0, f"--clip_value must be positive. Received: clip_value={self.clip_value}")
-        need(self.gp_weight >= 0, f"--gp_weight must be >= 0. Received: gp_weight={self.gp_weight}")
         need(self.cgan_layout in CGAN_LAYOUTS,
              f"--cgan_layout must be one of {', '.join(CGAN_LAYOUTS)}. Received: cgan_layout={self.cgan_layout!r}")
 
@@ -115,13 +156,17 @@ class TrainConfig:
     def run_dir(self) -> str:
         return self.output_dir or os.path.join("runs", f"{self.model}_{self.dataset}")
 
-    def to_json(self, *, with_folder: bool = False) -> str:
-        """The configuration as config.json holds it: every field but `output_dir`, the folder itself,
-        so that a run folder names no location and can be moved or copied (`with_folder` adds it)."""
-        values = dataclasses.asdict(self)
+    def values(self, *, with_folder: bool = False) -> dict:
+        """Every field and setting as one flat dict: what config.json holds. Without `with_folder`, not
+        `output_dir`, the folder itself, so that a run folder names no location and can be moved."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "settings"}
+        values.update(self.settings)
         if not with_folder:
             del values["output_dir"]
-        return json.dumps(values, indent=2, sort_keys=True)
+        return values
+
+    def to_json(self, *, with_folder: bool = False) -> str:
+        return json.dumps(self.values(with_folder=with_folder), indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str, output_dir: str = "") -> "TrainConfig":
@@ -130,16 +175,52 @@ class TrainConfig:
         if not isinstance(values, dict):
             raise ConfigError(f"expected a JSON object of settings, found {type(values).__name__}")
         values.pop("output_dir", None)  # earlier versions wrote it; the folder is where the file is
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+        unknown = sorted(set(values) - set(names()))
         if unknown:
             raise ConfigError(f"unknown keys {unknown}; was it written by another version?")
         try:
             return cls(**values, output_dir=output_dir)
-        except TypeError as e:  # a value of the wrong type, compared or counted in __post_init__
+        except TypeError as e:  # a value of the wrong type, compared or counted while resolving
             raise ConfigError(f"a value has the wrong type ({e})") from None
 
     def changes_from(self, saved: "TrainConfig") -> dict:
-        """{field: (saved value, this value)} for every field that a resumed run may not change."""
-        return {f.name: (getattr(saved, f.name), getattr(self, f.name)) for f in dataclasses.fields(self)
-                if f.name not in RESUMABLE and getattr(saved, f.name) != getattr(self, f.name)}
+        """{name: (saved value, this value)} for every setting that a resumed run may not change."""
+        old, new = saved.values(with_folder=True), self.values(with_folder=True)
+        return {k: (old[k], new[k]) for k in new if k not in resumable() and old[k] != new[k]}
+
+
+def names() -> list[str]:
+    """Every field and registered setting: the keys of config.json and the train command's flags."""
+    return [f.name for f in dataclasses.fields(TrainConfig) if f.name != "settings"] + sorted(registered_settings())
+
+
+def resumable() -> frozenset:
+    """What a resumed run may change."""
+    return frozenset(f.name for f in dataclasses.fields(TrainConfig) if f.metadata["resumable"])
+
+
+def flag_specs() -> list[tuple[str, type, object, str]]:
+    """(name, type, default, help) of every flag of the train command, from the declarations above."""
+    specs = []
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == "settings":
+            continue
+        kind = next(k for k in typing.get_args(f.type) or (f.type,) if k is not type(None))
+        specs.append((f.name, kind, f.default, f.metadata["help"] + (PRESET if f.default is None else "")))
+    for name, setting in sorted(registered_settings().items()):
+        specs.append((name, type(setting.default), setting.default, setting.help))
+    return specs
+
+
+def _has_type(value, annotation) -> bool:
+    kinds = typing.get_args(annotation) or (annotation,)
+    if value is None or isinstance(value, bool):
+        return type(value) in kinds
+    if isinstance(value, int) and float in kinds:  # JSON writes 1.0 as 1
+        return True
+    return isinstance(value, tuple(k for k in kinds if k is not type(None)))
+
+
+def _type_name(annotation) -> str:
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "an object"}
+    return " or ".join(names[k] for k in typing.get_args(annotation) or (annotation,) if k is not type(None))

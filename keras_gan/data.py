@@ -22,6 +22,7 @@ import socket
 from collections.abc import Callable
 
 import numpy as np
+import tensorflow as tf
 
 from keras_gan.errors import DataError
 from keras_gan.readers import IDX_FILES, read_cifar_batches, read_idx_folder, read_npz
@@ -183,7 +184,7 @@ def _tfds_source(spec: DatasetSpec, tfds_dir: str | None, download: bool) -> Sou
 
     def load():
         try:
-            import tensorflow_datasets as tfds
+            import tensorflow_datasets as tfds  # only when the data is not on disk: a slow import
         except ImportError:
             src.why_not = "tensorflow-datasets is not installed"
             return None
@@ -272,8 +273,6 @@ class Pipeline:
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, flatten: bool = True):
-        import tensorflow as tf
-
         x = to_unit_range(images)
         self.num_examples = len(x)
         self.images = tf.constant(x.reshape(len(x), -1) if flatten else x)
@@ -285,8 +284,6 @@ class Pipeline:
         return np.random.default_rng([seed, epoch]).permutation(self.num_examples)
 
     def _dataset(self, batch_size: int, steps: int):
-        import tensorflow as tf
-
         images, labels, order = self.images, self.labels, self._order
 
         def gather(step):

@@ -11,7 +11,7 @@ and the penalty (keras_gan/penalties.py: weight clipping is a constraint the cri
 applies after each update; a gradient penalty is added by `PenalizedCritic`, a wrapper whose own
 training step adds it). A conditional GAN's models take `[x, one_hot_label]`; the combined model
 then feeds the same label to G and D. A Wasserstein critic takes `n_critic` steps per G step; the
-training loop (keras_gan/train.py) counts them.
+training loop (keras_gan/loop.py) counts them.
 
 Keras 3 captures which weights a model trains when its train function is traced (its first
 `train_on_batch`, and again whenever a new input signature retraces it), not at `compile()`. The
@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gan import losses, networks, penalties
+from keras_gan import losses, networks, penalties, sampling
 from keras_gan.optimizers import FusedAdam
 
 
@@ -60,8 +60,10 @@ class GAN:
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *,
                  d_optimizer=None, g_optimizer=None, loss: str = "non_saturating",
-                 penalty: str = "none", label_smoothing: float = 0.9, clip_value: float = 0.01,
-                 gp_weight: float = 10.0, fakes_in_training_mode: bool = False):
+                 penalty: str = "none", label_smoothing: float = 0.9, fakes_in_training_mode: bool = False,
+                 **settings):
+        """`settings` are those of the loss and the penalty (`gp_weight`, `clip_value`, ...); the ones
+        not given take their declared defaults."""
         last = discriminator.layers[-1] if discriminator.layers else None
         activation = getattr(getattr(last, "activation", None), "__name__", "linear")
         if activation != "linear":
@@ -70,18 +72,20 @@ class GAN:
                              "discriminator.keras applies the loss's activation.")
         self.generator = generator
         self.network = discriminator  # the plain D network (what is exported)
-        self.loss_name, self.penalty_name = loss, penalty
         self.label_smoothing = float(label_smoothing)
         self.fakes_in_training_mode = bool(fakes_in_training_mode)
         self.conditional = len(generator.inputs) == 2
         self.num_classes = int(generator.inputs[1].shape[-1]) if self.conditional else None
-        self._eye = np.eye(self.num_classes, dtype=np.float32) if self.conditional else None  # one-hot rows
-        if penalty == "gradient_penalty":
-            discriminator = PenalizedCritic(discriminator, penalties.loss_term(penalty, gp_weight))
-        else:
-            penalties.loss_term(penalty)  # checks the name
+        self.loss, self.penalty = losses.get(loss), penalties.get(penalty)
+        declared = {s.name: s.default for s in (*self.loss.settings, *self.penalty.settings)}
+        unknown = sorted(set(settings) - set(declared))
+        if unknown:
+            raise ValueError(f"unknown settings {unknown} for the {loss} loss and the {penalty} penalty")
+        self.settings = {**declared, **settings}
+        if self.penalty.loss_term is not None:
+            discriminator = PenalizedCritic(discriminator, self.penalty.loss_term(self.settings))
         self.discriminator = discriminator
-        d_loss, g_loss = losses.as_keras_losses(loss)
+        d_loss, g_loss = losses.as_keras_losses(loss, **self.settings)
         # Two optimizers: a Keras 3 optimizer is built for one list of variables, so the deck's
         # single shared Adam instance cannot serve both models.
         d_optimizer = d_optimizer or FusedAdam(2e-4, beta_1=0.5)
@@ -89,8 +93,8 @@ class GAN:
         discriminator.trainable = True
         discriminator.compile(optimizer=d_optimizer, loss=d_loss)
         d_optimizer.build(discriminator.trainable_variables)
-        if penalty == "weight_clipping":
-            penalties.clip_weights(self.network, clip_value)
+        if self.penalty.constrain is not None:
+            self.penalty.constrain(self.network, self.settings)
         discriminator.trainable = False
         inputs = [keras.Input(shape=t.shape[1:], name=t.name.split(":")[0]) for t in generator.inputs]
         fake = generator(inputs if self.conditional else inputs[0])
@@ -151,7 +155,7 @@ class GAN:
         self._check_labels(labels)
         _, g_targets = self._targets(int(noise.shape[0]))
         self.discriminator.trainable = False
-        x = [noise, self._eye[labels]] if self.conditional else noise
+        x = [noise, sampling.one_hot(labels, self.num_classes)] if self.conditional else noise
         return float(self.combined.train_on_batch(x, g_targets))
 
     def train_step(self, real, noise_d, noise_g, labels=None, fake_labels=None,
@@ -160,15 +164,14 @@ class GAN:
                 self.generator_step(noise_g, g_labels))
 
     def sample(self, noise, labels=None) -> np.ndarray:
-        self._check_labels(labels)
-        x = [np.asarray(noise, np.float32), self._eye[labels]] if self.conditional else noise
-        return np.asarray(self.generator(x, training=False))
+        """G's images (inference mode) of given noise vectors and, if conditional, integer labels."""
+        return sampling.decode(self.generator, noise, labels)
 
     def discriminator_for_export(self) -> keras.Model:
         """An uncompiled copy of D with D's current weights and the loss's output activation (the
         deck's sigmoid for the cross-entropy losses), made once and refreshed on each call."""
         if self._d_export is None:
-            self._d_export = networks.with_output_activation(self.network, losses.EXPORT_ACTIVATION[self.loss_name])
+            self._d_export = networks.with_output_activation(self.network, self.loss.export_activation)
         self._d_export.set_weights(self.network.get_weights())
         return self._d_export
 

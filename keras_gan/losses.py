@@ -19,14 +19,24 @@ on top (the slide deck's sigmoid), so that file still outputs the probability th
 The cross-entropy and least-squares discriminator losses average the real and the generated half,
 which is what Keras computes when D trains on `concat([real, fake])` as in the slide deck.
 
-`as_keras_losses` turns a contract function into the two `keras.losses.Loss` objects compiled into
+Each loss is registered (`register`) as a `Loss`: its function, the activation that the exported
+discriminator.keras puts on D's score, whether it has a label for real images (which label
+smoothing sets), and its own settings (keras_gan/settings.py), with defaults. A new loss is a
+function and one `register` call, in this file or another; a preset (keras_gan/presets.py) names it.
+
+`as_keras_losses` turns a registered loss into the two `keras.losses.Loss` objects compiled into
 D (which sees `concat([real, fake])`, real first) and into the combined model.
 """
 
+import dataclasses
+import functools
+from collections.abc import Callable
 from typing import NamedTuple
 
 import keras
 from keras import ops
+
+from keras_gan.settings import Setting
 
 
 class LossPair(NamedTuple):
@@ -101,28 +111,53 @@ def wasserstein(d_real, d_fake, real_target=None) -> LossPair:
     return LossPair(ops.mean(d_fake) - ops.mean(_scores(d_real)), g_loss)
 
 
-LOSSES = {
-    "minimax": minimax,
-    "non_saturating": non_saturating,
-    "least_squares": least_squares,
-    "wasserstein": wasserstein,
-}
-# What the exported discriminator.keras applies to D's score: the probability that an image is real
-# for the cross-entropy losses (the slide deck's sigmoid output); the raw score for the others.
-EXPORT_ACTIVATION = {"minimax": "sigmoid", "non_saturating": "sigmoid", "least_squares": None,
-                     "wasserstein": None}
+@dataclasses.dataclass(frozen=True)
+class Loss:
+    """A registered loss: `fn(d_real, d_fake, real_target, **settings) -> LossPair`."""
+
+    name: str
+    fn: Callable
+    # What the exported discriminator.keras applies to D's score: "sigmoid" for the cross-entropy
+    # losses (the probability that an image is real, the deck's output), None for a raw score.
+    export_activation: str | None = None
+    real_label: bool = True  # D's loss has a target for real images (which --label_smoothing sets)
+    settings: tuple[Setting, ...] = ()
+
+    def __call__(self, d_real, d_fake, real_target=1.0, **settings) -> LossPair:
+        return self.fn(d_real, d_fake, real_target, **settings)
+
+
+LOSSES: dict[str, Loss] = {}
+
+
+def register(loss: Loss) -> Loss:
+    LOSSES[loss.name] = loss
+    return loss
+
+
+def get(name: str) -> Loss:
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; choose one of: {', '.join(LOSSES)}")
+    return LOSSES[name]
+
+
+register(Loss("minimax", minimax, export_activation="sigmoid"))
+register(Loss("non_saturating", non_saturating, export_activation="sigmoid"))
+register(Loss("least_squares", least_squares))
+register(Loss("wasserstein", wasserstein, real_label=False))
 
 
 class _ContractLoss(keras.losses.Loss):
     """A Keras loss around the contract function named `loss` (saved by name in its config)."""
 
-    def __init__(self, loss: str, name=None, **kwargs):
+    def __init__(self, loss: str, settings: dict | None = None, name=None, **kwargs):
         super().__init__(name=name or self.default_name, **kwargs)
-        self.loss = loss
-        self.loss_fn = get(loss)
+        self.loss, self.settings = loss, dict(settings or {})
+        fn = get(loss).fn
+        self.loss_fn = functools.partial(fn, **self.settings) if self.settings else fn
 
     def get_config(self):
-        return {**super().get_config(), "loss": self.loss}
+        return {**super().get_config(), "loss": self.loss, "settings": self.settings}
 
 
 @keras.saving.register_keras_serializable(package="keras_gan")
@@ -147,11 +182,8 @@ class GeneratorLoss(_ContractLoss):
         return self.loss_fn(None, y_pred).g_loss
 
 
-def get(name: str):
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; choose one of: {', '.join(LOSSES)}")
-    return LOSSES[name]
-
-
-def as_keras_losses(name: str) -> tuple[keras.losses.Loss, keras.losses.Loss]:
-    return DiscriminatorLoss(name), GeneratorLoss(name)
+def as_keras_losses(name: str, **settings) -> tuple[keras.losses.Loss, keras.losses.Loss]:
+    """D's and the combined model's compiled losses of the registered loss `name`, with its own
+    `settings` (those of other losses and penalties are ignored)."""
+    own = {s.name: settings[s.name] for s in get(name).settings if s.name in settings}
+    return DiscriminatorLoss(name, own), GeneratorLoss(name, own)

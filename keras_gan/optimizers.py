@@ -16,6 +16,7 @@ and amsgrad fall back to Keras's update.
 """
 
 import keras
+import tensorflow as tf
 
 
 @keras.saving.register_keras_serializable(package="keras_gan")
@@ -23,8 +24,6 @@ class FusedAdam(keras.optimizers.Adam):
     def update_step(self, gradient, variable, learning_rate):
         if keras.backend.backend() != "tensorflow" or self.amsgrad:
             return super().update_step(gradient, variable, learning_rate)
-        import tensorflow as tf
-
         dtype = variable.dtype
         index = self._get_variable_index(variable)
         t = tf.cast(self.iterations + 1, dtype)

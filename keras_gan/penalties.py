@@ -9,17 +9,23 @@ condition of a conditional critic, the same for both halves; `seed` is a `keras.
 seed). Weight clipping is not a loss term: it is a constraint that the optimizer applies to every
 critic weight right after each of its updates (Keras runs `variable.constraint` after
 `apply_gradients`), so it never touches the generator step.
+
+Each penalty is registered (`register`) as a `Penalty`: its settings (keras_gan/settings.py) with
+their defaults, and one or both of two hooks, given the run's values of those settings:
+`loss_term(settings)` returns the term added to the critic's loss (the GAN then trains the critic
+through `PenalizedCritic`), and `constrain(critic, settings)` acts on the critic's weights once,
+when the GAN is built. A new penalty is its own functions and one `register` call.
 """
 
+import dataclasses
 import functools
+from collections.abc import Callable
 
 import keras
+import tensorflow as tf
 from keras import ops
 
-
-def no_penalty(critic, real, fake, labels=None, *, seed=None):
-    """No term: the critic's loss is the adversarial loss alone."""
-    return 0.0
+from keras_gan.settings import Setting, non_negative, positive
 
 
 def gradient_penalty(critic, real, fake, labels=None, *, seed=None, weight: float = 10.0, alpha=None):
@@ -30,8 +36,6 @@ def gradient_penalty(critic, real, fake, labels=None, *, seed=None, weight: floa
 
     `alpha` (shape (n,)) may be given, for tests; otherwise it is drawn with `seed`.
     """
-    import tensorflow as tf
-
     n = ops.shape(real)[0]
     if alpha is None:
         alpha = keras.random.uniform((n,), seed=seed)
@@ -69,13 +73,34 @@ def clip_weights(model: keras.Model, clip_value: float = 0.01) -> None:
         v.assign(constraint(v))
 
 
-PENALTIES = ("none", "weight_clipping", "gradient_penalty")
+@dataclasses.dataclass(frozen=True)
+class Penalty:
+    name: str
+    settings: tuple[Setting, ...] = ()
+    loss_term: Callable[[dict], Callable] | None = None  # settings -> term(critic, real, fake, labels, *, seed)
+    constrain: Callable[[keras.Model, dict], None] | None = None  # acts on the critic once, at build time
 
 
-def loss_term(name: str, gp_weight: float = 10.0):
-    """The loss-term function of penalty `name` (weight clipping adds none)."""
-    if name == "gradient_penalty":
-        return functools.partial(gradient_penalty, weight=gp_weight)
-    if name in ("none", "weight_clipping"):
-        return no_penalty
-    raise ValueError(f"unknown penalty {name!r}; choose one of: {', '.join(PENALTIES)}")
+PENALTIES: dict[str, Penalty] = {}
+
+
+def register(penalty: Penalty) -> Penalty:
+    PENALTIES[penalty.name] = penalty
+    return penalty
+
+
+def get(name: str) -> Penalty:
+    if name not in PENALTIES:
+        raise ValueError(f"unknown penalty {name!r}; choose one of: {', '.join(PENALTIES)}")
+    return PENALTIES[name]
+
+
+register(Penalty("none"))
+register(Penalty(
+    "weight_clipping",
+    settings=(positive("clip_value", 0.01, "wgan: critic weights are clipped to [-clip_value, clip_value]."),),
+    constrain=lambda critic, s: clip_weights(critic, s["clip_value"])))
+register(Penalty(
+    "gradient_penalty",
+    settings=(non_negative("gp_weight", 10.0, "wgan_gp: the gradient penalty's lambda."),),
+    loss_term=lambda s: functools.partial(gradient_penalty, weight=s["gp_weight"])))

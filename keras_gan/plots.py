@@ -5,8 +5,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 
-from keras_gan.checkpoint import atomic_path  # noqa: E402
+from keras_gan.files import atomic_path  # noqa: E402
 from keras_gan.errors import RunFileError, reason  # noqa: E402
 
 
@@ -61,22 +62,33 @@ def loss_curves(d_losses, g_losses, path: str, *, steps_per_epoch: int | None = 
     _save(fig, path)
 
 
-def metric_curves(evals: list[dict], path: str, *, title: str = "", feature_network: str = "") -> None:
-    """FID and KID (with its spread) against epochs, from a run's periodic evaluations."""
+def metric_curves(evals: list[dict], path: str, *, columns, title: str = "", feature_network: str = "") -> None:
+    """One panel per column (a metric's headline number, `keras_gan.metrics.registry.Column`) against
+    epochs, from a run's periodic evaluations; a `KEY_std` beside a number is drawn as error bars."""
     epochs = [e["epoch"] for e in evals]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
-    ax1.plot(epochs, [e["fid"] for e in evals], "o-", ms=3, color="tab:purple")
-    ax1.set_ylabel("FID (lower is better)")
-    kid = np.array([e["kid"] for e in evals])
-    kid_std = np.array([e["kid_std"] for e in evals])
-    ax2.errorbar(epochs, kid, yerr=kid_std, fmt="o-", ms=3, color="tab:green", capsize=2)
-    ax2.set_ylabel("KID (lower is better)")
-    for ax in (ax1, ax2):
+    columns = [c for c in columns if all(c.key in e for e in evals)]
+    fig, axes = plt.subplots(1, max(1, len(columns)), figsize=(5 * max(1, len(columns)), 3.8), squeeze=False)
+    colors = ("tab:purple", "tab:green", "tab:red", "tab:blue", "tab:orange", "tab:brown")
+    for i, (ax, column) in enumerate(zip(axes.flat, columns)):
+        values = np.array([e[column.key] for e in evals], dtype=float)
+        std = np.array([e[column.key + "_std"] for e in evals]) if all(column.key + "_std" in e for e in evals) else None
+        ax.errorbar(epochs, values, yerr=std, fmt="o-", ms=3, color=colors[i % len(colors)], capsize=2)
+        ax.set_ylabel(column.label + (f" ({column.better} is better)" if column.better else ""))
+    for ax in axes.flat:
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     fig.suptitle((title or "Scores during training") + (f"\nfeatures: {feature_network}" if feature_network else ""),
                  fontsize=10)
     _save(fig, path)
+
+
+def tile(samples: np.ndarray, image_shape, rows: int, cols: int) -> np.ndarray:
+    """A rows x cols grid of images as one (rows*H, cols*W, C) float image in [0, 1] (for TensorBoard)."""
+    images = to_images(samples, image_shape)[: rows * cols]
+    h, w, c = images.shape[1:]
+    grid = np.ones((rows * cols, h, w, c), np.float32)
+    grid[: len(images)] = images
+    return grid.reshape(rows, cols, h, w, c).transpose(0, 2, 1, 3, 4).reshape(rows * h, cols * w, c)
 
 
 def interpolation(rows: np.ndarray, image_shape, path: str, *, title: str = "") -> None:
@@ -96,8 +108,6 @@ def interpolation(rows: np.ndarray, image_shape, path: str, *, title: str = "") 
 
 def animation(frames: list[str], path: str, *, seconds_per_frame: float = 0.6) -> None:
     """An animated GIF of PNG files (a run's sample grids, epoch after epoch); the last frame lingers."""
-    from PIL import Image
-
     if not frames:
         raise ValueError("no frames to animate")
     images = []

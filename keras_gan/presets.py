@@ -27,6 +27,9 @@ deck's inference mode (its `generator.predict`).
 
 import dataclasses
 
+from keras_gan import losses, networks, penalties
+from keras_gan.errors import ConfigError
+
 
 @dataclasses.dataclass(frozen=True)
 class Preset:
@@ -47,7 +50,16 @@ class Preset:
     @property
     def uses_label_smoothing(self) -> bool:
         """Whether the loss has a label for real images (the Wasserstein loss has none)."""
-        return self.loss != "wasserstein"
+        return losses.get(self.loss).real_label
+
+    def check(self) -> "Preset":
+        """Checks that the loss and penalty it names are registered; returns the preset."""
+        for get, name in ((losses.get, self.loss), (penalties.get, self.penalty)):
+            try:
+                get(name)
+            except ValueError as e:
+                raise ConfigError(f"preset {self.name!r}: {e}") from None
+        return self
 
 
 DECK = dict(noise_dim=10, noise="uniform", learning_rate=2e-4, beta_1=0.5, beta_2=0.999,
@@ -88,9 +100,13 @@ PRESETS = {p.name: p for p in [
 ]}
 
 
-def get(name: str) -> Preset:
-    from keras_gan.errors import ConfigError
+def register(preset: Preset) -> Preset:
+    """Adds a preset (a new member of the family, or a variant) that `--model=NAME` then trains."""
+    PRESETS[preset.name] = preset.check()
+    return preset
 
+
+def get(name: str) -> Preset:
     if name not in PRESETS:
         raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(PRESETS)}")
     return PRESETS[name]
@@ -100,8 +116,6 @@ def build_networks(preset: Preset, *, noise_dim: int, image_shape, num_classes: 
                    dcgan_filters: int = 128, cgan_layout: str = "concat"):
     """The preset's (generator, discriminator), not yet compiled. D outputs a raw score (a logit for
     the cross-entropy losses); the exported discriminator.keras adds the loss's activation."""
-    from keras_gan import networks
-
     g_kwargs = dict(preset.generator)
     d_kwargs = dict(preset.discriminator)
     if preset.convolutional:

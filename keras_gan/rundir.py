@@ -1,4 +1,16 @@
-"""The run folder: what a training run keeps in it, the reader of its config.json, and its lock.
+"""The run folder: every file a training run keeps, a reader for each, and the folder's lock.
+
+    RUN/config.json            the TrainConfig (`read_config`)
+    RUN/checkpoint.npz         weights, optimizer state, history (keras_gan/checkpoint.py)
+    RUN/losses.csv             D and G loss at every step
+    RUN/epochs.csv             one row per epoch: mean losses, seconds, images per second, memory
+    RUN/evals.csv              scores every --eval_every epochs, with metric_curves.png
+    RUN/generator.keras        G of the last epoch; generator_best.keras, of the best score
+    RUN/discriminator.keras    D of the last epoch, with the loss's output activation
+    RUN/samples/epoch_NNN.png  the fixed noise batch's sample grid, with loss_curves.png
+    RUN/tensorboard/           TensorBoard summaries (losses, scores, sample grids)
+    RUN/metrics.json           the scores of keras_gan.evaluate and make experiment
+    RUN/.lock                  held by the one process that writes the folder
 
 A run folder is self-contained: nothing in it names the folder itself, so a folder that was moved
 or copied resumes where it now is (`--resume --output_dir=X` reads and writes X alone).
@@ -9,19 +21,57 @@ run never leaves a stale lock. A second process gets one line naming the process
 """
 
 import contextlib
+import csv
 import fcntl
+import json
 import os
 
-from keras_gan.errors import RunFileError, RunInUseError
+from keras_gan.config import TrainConfig
+from keras_gan.errors import ConfigError, RunFileError, RunInUseError, reason
+from keras_gan.files import remove_temporaries, write_text
 
 CONFIG = "config.json"
+CHECKPOINT = "checkpoint.npz"
+LOSSES = "losses.csv"
+EPOCHS = "epochs.csv"
+EVALS = "evals.csv"
+GENERATOR = "generator.keras"
+GENERATOR_BEST = "generator_best.keras"
+DISCRIMINATOR = "discriminator.keras"
+SAMPLES = "samples"
+LOSS_CURVES = "loss_curves.png"
+METRIC_CURVES = "metric_curves.png"
+TENSORBOARD = "tensorboard"
+METRICS = "metrics.json"
 LOCK = ".lock"
+RESTORE = "restore it from a copy, or delete the run's folder to train it again"
 
 
-def read_config(folder: str):
+def sample_grid(folder: str, epoch: int) -> str:
+    return os.path.join(folder, SAMPLES, f"epoch_{epoch:03d}.png")
+
+
+def make(folder: str) -> None:
+    """Creates the run folder (and its samples/), or says why it cannot."""
+    try:
+        os.makedirs(os.path.join(folder, SAMPLES), exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"cannot write to --output_dir={folder}: {e.strerror or e}") from e
+
+
+def sweep(folder: str) -> None:
+    """Deletes what a killed save left, and checks that the folder can be written."""
+    try:
+        for sub in (folder, os.path.join(folder, SAMPLES)):
+            remove_temporaries(sub)
+        write_text(os.path.join(folder, ".writable"), "")
+        os.remove(os.path.join(folder, ".writable"))
+    except OSError as e:
+        raise ConfigError(f"cannot write to --output_dir={folder}: {e.strerror or e}") from e
+
+
+def read_config(folder: str) -> TrainConfig:
     """The TrainConfig saved in `folder`/config.json, for the folder where it lies now."""
-    from keras_gan.config import TrainConfig
-
     path = os.path.join(folder, CONFIG)
     try:
         with open(path, encoding="utf-8") as f:
@@ -38,11 +88,53 @@ def read_config(folder: str):
                            "or train a new run in another --output_dir.") from None
 
 
-def config_beside(path: str):
+def config_beside(path: str) -> TrainConfig | None:
     """The TrainConfig of the run folder that holds `path` (a generator file), or None if that folder
     has no config.json (a generator copied out of its run)."""
     folder = os.path.dirname(os.path.abspath(path))
     return read_config(folder) if os.path.isfile(os.path.join(folder, CONFIG)) else None
+
+
+def read_csv(path: str, numbers: tuple[str, ...] = (), what_to_do: str = RESTORE) -> list[dict]:
+    """The rows of a CSV file with a header (epochs.csv, evals.csv, sessions.csv) as dicts, the columns
+    `numbers` as floats; [] if it is not there; a RunFileError naming the file if it is damaged."""
+    if not os.path.exists(path):
+        return []
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        for i, row in enumerate(rows, 2):
+            for column in numbers:
+                try:
+                    row[column] = float(row[column])
+                except (KeyError, TypeError, ValueError):
+                    raise ValueError(f"line {i} has no number in column {column!r}") from None
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError) as e:
+        raise RunFileError(f"{path} is damaged ({e}); {what_to_do}.") from None
+    return rows
+
+
+def read_epochs(folder: str) -> list[dict]:
+    """epochs.csv of a run: one dict per epoch."""
+    return read_csv(os.path.join(folder, EPOCHS), ("seconds", "images_per_second", "d_loss", "g_loss"))
+
+
+def read_json(path: str, what_to_do: str = RESTORE) -> dict:
+    """A JSON object (metrics.json), or a RunFileError naming the file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+        if not isinstance(value, dict):
+            raise ValueError("not a JSON object")
+        return value
+    except (OSError, ValueError) as e:
+        raise RunFileError(f"{path} is damaged ({reason(e).splitlines()[0]}); {what_to_do}.") from None
+
+
+def csv_text(header, rows) -> str:
+    """CSV text of a header (column names) and rows of values; floats with 6 significant digits."""
+    return ",".join(header) + "\n" + "".join(
+        ",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in row) + "\n" for row in rows)
 
 
 @contextlib.contextmanager

@@ -4,7 +4,7 @@ import stat
 import numpy as np
 import pytest
 
-from keras_gan import checkpoint
+from keras_gan import checkpoint, files
 
 
 def test_round_trip(tmp_path):
@@ -24,7 +24,7 @@ def test_missing_checkpoint_is_none(tmp_path):
 def test_crash_while_writing_keeps_the_old_file(tmp_path):
     checkpoint.save(str(tmp_path), {"w": np.ones(3)}, {"epoch": 1, "history": {}})
     with pytest.raises(RuntimeError):
-        with checkpoint.atomic_path(str(tmp_path / checkpoint.CHECKPOINT)) as tmp:
+        with files.atomic_path(str(tmp_path / checkpoint.CHECKPOINT)) as tmp:
             with open(tmp, "wb") as f:
                 f.write(b"half a checkpoint")
             raise RuntimeError("killed while saving")
@@ -36,16 +36,16 @@ def test_crash_while_writing_keeps_the_old_file(tmp_path):
 def test_written_files_have_ordinary_permissions(tmp_path):
     old = os.umask(0o022)
     try:
-        checkpoint.write_text(str(tmp_path / "a.txt"), "x")
+        files.write_text(str(tmp_path / "a.txt"), "x")
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(tmp_path / "a.txt").st_mode) == 0o644
 
 
 def test_remove_temporaries_keeps_real_files(tmp_path):
-    (tmp_path / f"{checkpoint.TEMPORARY_PREFIX}abc.npz").write_bytes(b"half")
+    (tmp_path / f"{files.TEMPORARY_PREFIX}abc.npz").write_bytes(b"half")
     (tmp_path / "losses.csv").write_text("x")
-    checkpoint.remove_temporaries(str(tmp_path))
+    files.remove_temporaries(str(tmp_path))
     assert os.listdir(tmp_path) == ["losses.csv"]
 
 

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gan import data, evaluate, train
+from keras_gan import data, evaluate, scoring, train
 from keras_gan.config import TrainConfig
 from keras_gan.errors import ModelFileError
 from keras_gan.metrics import features
@@ -188,7 +188,7 @@ def test_eval_every_records_scores_and_keeps_the_best_generator(idx_dir, use_cla
     # Scored again by an evaluator built as training builds it, the saved generators give the
     # recorded numbers: generator.keras the last evaluation's, generator_best.keras the best one's.
     arrays = data.load_arrays("mnist", idx_dir)
-    evaluator = evaluate.TrainingEvaluator("mnist", idx_dir, arrays, num_samples=40, seed=config.seed)
+    evaluator = scoring.Evaluator("mnist", arrays, num_samples=40, seed=config.seed)
     last = evaluator(keras.models.load_model(run / "generator.keras"), config.noise)
     kept = evaluator(keras.models.load_model(run / "generator_best.keras"), config.noise)
     for key in ("fid", "kid", "classes_covered"):
@@ -206,7 +206,7 @@ def test_eval_every_must_not_be_negative():
 
 def test_a_diverged_generator_is_named_in_one_line(idx_dir, use_classifier, tmp_path, capsys):
     from keras_gan import networks
-    from keras_gan.generate import save_network
+    from keras_gan.saving import save_network
 
     g = networks.build_generator()
     g.layers[-1].bias.assign(np.full(784, np.nan, np.float32))

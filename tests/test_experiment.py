@@ -5,7 +5,7 @@ import json
 import pytest
 from PIL import Image
 
-from keras_gan import evaluate, experiment, train
+from keras_gan import evaluate, experiment, loop, report, scoring, train
 from keras_gan.errors import ConfigError
 
 
@@ -36,8 +36,8 @@ def test_runs_every_experiment_then_reuses_them(configs, tmp_path, monkeypatch):
         assert frames == len(list((d / "samples").glob("epoch_*.png")))
     assert "label_accuracy" in json.loads((results / "labels/seed_0/metrics.json").read_text())
     # A second run reuses everything: no training, no scoring.
-    monkeypatch.setattr(train, "train", lambda *a, **k: pytest.fail("trained again"))
-    monkeypatch.setattr(evaluate, "score", lambda *a, **k: pytest.fail("scored again"))
+    monkeypatch.setattr(loop, "fit", lambda *a, **k: pytest.fail("trained again"))
+    monkeypatch.setattr(scoring, "score", lambda *a, **k: pytest.fail("scored again"))
     lines.clear()
     again = experiment.run(experiment.load_experiments(str(configs)), str(results), log=lines.append)
     assert again == summary and sum("reused" in line for line in lines) == 3
@@ -129,7 +129,7 @@ def test_an_interrupted_session_is_logged_unfinished(configs, tmp_path, monkeypa
     def stop(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(train, "train", stop)
+    monkeypatch.setattr(loop, "fit", stop)
     with pytest.raises(KeyboardInterrupt):
         experiment.run(experiment.load_experiments(str(configs)), str(tmp_path), log=lambda *_: None)
     (session,) = experiment.sessions(str(tmp_path))
@@ -194,7 +194,7 @@ def test_cli_runs_and_writes_the_report(configs, tmp_path):
     config = json.loads((results / "labels" / "seed_3" / "config.json").read_text())
     (results / "labels" / "seed_3" / "config.json").write_text(json.dumps({**config, "epochs": 9}))
     labels = experiment.load_experiments(str(configs), only="labels")[0]
-    assert experiment.scored_seeds(labels, str(results)) == [0]  # another budget's run is left out
+    assert report.scored_seeds(labels, str(results)) == [0]  # another budget's run is left out
     assert experiment.main(["experiment", f"--configs={configs}", "--seeds=x"]) == 2
 
 

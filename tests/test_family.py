@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gan import checkpoint, generate, presets, train
+from keras_gan import checkpoint, generate, presets, saving, train
 from keras_gan.config import TrainConfig
 from keras_gan.errors import ConfigError
 from keras_gan.gan import GAN, PenalizedCritic
@@ -250,7 +250,7 @@ def test_one_epoch_end_to_end_and_the_saved_generator_round_trips(model, idx_dir
     d_iterations = int(gan.discriminator.optimizer.iterations.numpy())
     g_iterations = int(gan.combined.optimizer.iterations.numpy())
     assert (d_iterations, g_iterations) == (2 * config.n_critic, 2)
-    loaded = generate.load_generator(str(tmp_path / model / "generator.keras"))
+    loaded = saving.load_generator_model(str(tmp_path / model / "generator.keras"))
     n = 5
     labels = np.arange(n) if gan.conditional else None
     np.testing.assert_array_equal(generate.generate(loaded, n, 0, config.noise, labels),

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_gan import checkpoint, evaluate, experiment, generate, rundir, train
+from keras_gan import checkpoint, evaluate, experiment, files, generate, rundir, saving, train
 from keras_gan.config import TrainConfig
 from keras_gan.metrics import features
 from tests.conftest import write_idx_dataset
@@ -246,7 +246,7 @@ def assert_every_file_loads(run):
     if (run / rundir.CONFIG).exists():
         rundir.read_config(str(run))
     for path in run.rglob("*"):
-        if path.name.startswith(checkpoint.TEMPORARY_PREFIX) or not path.is_file():
+        if path.name.startswith(files.TEMPORARY_PREFIX) or not path.is_file():
             continue  # a killed save's temporary: swept when the run resumes
         if path.suffix == ".keras":
             keras.models.load_model(path)
@@ -347,6 +347,6 @@ def test_a_process_killed_at_random_moments_always_resumes(idx_dir, classifier_c
     history = train.train(final, resume=True, log=quiet)
     reference = train.train(dataclasses.replace(final, output_dir=str(tmp_path / "ref"), eval_every=0), log=quiet)
     assert history["d_loss"] == reference["d_loss"] and history["g_loss"] == reference["g_loss"]
-    assert not list(out.rglob(checkpoint.TEMPORARY_PREFIX + "*"))
+    assert not list(out.rglob(files.TEMPORARY_PREFIX + "*"))
     a, b = checkpoint.load(str(out))[0], checkpoint.load(str(tmp_path / "ref"))[0]
     assert all(np.array_equal(a[k], b[k]) for k in a)

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gan import generate, train
+from keras_gan import generate, saving, train
 from keras_gan.config import TrainConfig
 
 
@@ -50,7 +50,7 @@ def test_a_file_that_is_not_a_model(tmp_path, capsys):
 
 
 def test_image_shape_inference(run_dir):
-    model = generate.load_generator(str(run_dir / "generator.keras"))
+    model = saving.load_generator_model(str(run_dir / "generator.keras"))
     assert generate.image_shape_for(model) == (28, 28, 1)
     assert generate.image_shape_for(model, "fashion_mnist") == (28, 28, 1)
     assert generate.image_shape_for(model, "cifar10") == (28, 28, 1)  # the run's dataset must fit the output
@@ -127,7 +127,7 @@ def test_noise_distribution_comes_from_the_runs_config(run_dir, tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"dataset": "mnist", "noise": "normal"}))
     assert generate.main(["generate", f"--generator={tmp_path / 'generator.keras'}", "--num=6", "--seed=2",
                           "--out=", f"--npy={tmp_path / 's.npy'}"]) == 0
-    model = generate.load_generator(str(tmp_path / "generator.keras"))
+    model = saving.load_generator_model(str(tmp_path / "generator.keras"))
     expected = generate.generate(model, 6, 2, "normal").reshape(6, 28, 28, 1)
     np.testing.assert_allclose(np.load(tmp_path / "s.npy"), expected, atol=1e-6)
     assert not np.allclose(expected, generate.generate(model, 6, 2, "uniform").reshape(6, 28, 28, 1))
@@ -168,7 +168,7 @@ def test_class_grid_has_one_row_per_class(cgan_dir, tmp_path, capsys, monkeypatc
                           f"--out={tmp_path / 'grid.png'}"]) == 0
     samples, rows, cols = grids[0]
     assert (len(samples), rows, cols) == (100, 10, 10)
-    model = generate.load_generator(str(cgan_dir / "generator.keras"))
+    model = saving.load_generator_model(str(cgan_dir / "generator.keras"))
     labels = np.repeat(np.arange(10), 10)
     np.testing.assert_allclose(samples.reshape(100, -1), generate.generate(model, 100, 1, "normal", labels), atol=1e-6)
     assert "classes [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]" in capsys.readouterr().out

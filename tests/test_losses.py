@@ -82,7 +82,7 @@ def test_generator_step_passes_no_real_scores(name):
 
 @pytest.mark.parametrize("name", list(losses.LOSSES))
 def test_keras_losses_read_the_real_and_generated_halves(name):
-    real, fake = (L_REAL, L_FAKE) if losses.EXPORT_ACTIVATION[name] == "sigmoid" else (S_REAL, S_FAKE)
+    real, fake = (L_REAL, L_FAKE) if losses.get(name).export_activation == "sigmoid" else (S_REAL, S_FAKE)
     n = len(real)
     d_keras, g_keras = losses.as_keras_losses(name)
     targets = np.concatenate([np.full((n, 1), 0.9, np.float32), np.zeros((n, 1), np.float32)])

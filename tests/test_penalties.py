@@ -111,4 +111,4 @@ def test_clip_weights_constraint_round_trips():
 
 def test_unknown_penalty():
     with pytest.raises(ValueError, match="unknown penalty 'spectral'"):
-        penalties.loss_term("spectral")
+        penalties.get("spectral")

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gan import checkpoint, rundir, train
+from keras_gan import checkpoint, files, rundir, sampling, train
 from keras_gan.config import TrainConfig
 from keras_gan.errors import ConfigError, DivergenceError, RunInUseError
 from keras_gan.gan import GAN
@@ -57,7 +57,7 @@ def test_run_directory_contents(idx_dir, tmp_path):
     g = keras.models.load_model(run / "generator.keras")
     gan = train.build_gan(config, (28, 28, 1))
     gan.set_state(state)
-    z = train.fixed_noise(config)
+    z = sampling.fixed_noise(config)
     np.testing.assert_allclose(np.asarray(g(z)), gan.sample(z), rtol=1e-6, atol=1e-6)
     assert g.count_params() == 1_463_312
     # discriminator.keras is the deck's D: probabilities, sigmoid(D's logits), with the same weights.
@@ -203,7 +203,7 @@ def test_ctrl_c_stops_a_process_with_the_command_that_resumes(idx_dir, tmp_path)
     assert train.main(["train", f"--output_dir={out}", "--resume", f"--epochs={done + 1}"]) == 0
     _, meta = checkpoint.load(str(out))
     assert meta["epoch"] == done + 1 and len(meta["history"]["d_loss"]) == 2 * (done + 1)
-    assert not [f for f in os.listdir(out) if f.startswith(checkpoint.TEMPORARY_PREFIX)]
+    assert not [f for f in os.listdir(out) if f.startswith(files.TEMPORARY_PREFIX)]
 
 
 def test_help(capsys):
@@ -229,9 +229,9 @@ def test_resume_sweeps_temporaries_of_a_killed_save(idx_dir, tmp_path):
     out = tmp_path / "run"
     train.train(small_config(idx_dir, out, epochs=1), log=quiet)
     for folder in (out, out / "samples"):
-        (folder / f"{checkpoint.TEMPORARY_PREFIX}x.png").write_bytes(b"half a file")
+        (folder / f"{files.TEMPORARY_PREFIX}x.png").write_bytes(b"half a file")
     train.train(small_config(idx_dir, out, epochs=2), resume=True, log=quiet)
-    leftovers = [p for p in out.rglob(checkpoint.TEMPORARY_PREFIX + "*")]
+    leftovers = [p for p in out.rglob(files.TEMPORARY_PREFIX + "*")]
     assert leftovers == []
 
 
@@ -348,7 +348,7 @@ def test_saves_sync_the_folder_after_the_rename(tmp_path, monkeypatch):
     synced = []
     real_fsync = os.fsync
     monkeypatch.setattr(os, "fsync", lambda fd: synced.append(stat.S_ISDIR(os.fstat(fd).st_mode)) or real_fsync(fd))
-    checkpoint.write_text(str(tmp_path / "a.txt"), "x")
+    files.write_text(str(tmp_path / "a.txt"), "x")
     assert synced == [False, True]  # the file's data, then the folder holding its new name
 
 

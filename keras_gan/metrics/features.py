@@ -20,9 +20,15 @@ import json
 import os
 import time
 
+import keras
 import numpy as np
+import tensorflow as tf
+from keras import layers
 
+from keras_gan import data
 from keras_gan.errors import ConfigError, ModelFileError, reason
+from keras_gan.files import write_text
+from keras_gan.saving import load_network, save_network
 
 FEATURES_LAYER = "features"
 BATCH = 500
@@ -39,9 +45,6 @@ def cache_dir() -> str:
 def build_classifier(image_shape, num_classes: int = 10):
     """Two blocks of two 3x3 convolutions (32, then 64 filters) with BatchNorm and max-pooling, then a
     128-unit feature layer and the softmax."""
-    import keras
-    from keras import layers
-
     body = []
     for filters in (32, 64):
         for _ in range(2):
@@ -67,8 +70,6 @@ class FeatureNetwork:
     preprocess: object = None
 
     def __call__(self, images, batch_size: int = BATCH, progress: bool = False):
-        import keras
-
         images = np.asarray(images, np.float32).reshape((-1, *self.image_shape))
         feats, probs = [], []
         bar = keras.utils.Progbar(len(images), verbose=1 if progress else 0, unit_name="image")
@@ -84,8 +85,6 @@ class FeatureNetwork:
 
 
 def _two_outputs(model):
-    import keras
-
     return keras.Model(model.inputs[0], [model.get_layer(FEATURES_LAYER).output, model.outputs[0]])
 
 
@@ -99,12 +98,6 @@ def train_classifier(dataset: str, data_dir: str | None = None, *, arrays=None, 
                      seed: int = 0, log=print) -> tuple[str, float]:
     """Trains the classifier on `dataset`'s training split (`arrays`, else read from `data_dir`), saves
     it in the cache and returns (path, test accuracy)."""
-    import keras
-
-    from keras_gan import data
-    from keras_gan.checkpoint import write_text
-    from keras_gan.generate import save_network
-
     spec = data.get_spec(dataset)
     arrays = arrays or data.load_arrays(dataset, data_dir)
     keras.utils.set_random_seed(seed)
@@ -138,9 +131,6 @@ def train_classifier(dataset: str, data_dir: str | None = None, *, arrays=None, 
 def classifier(dataset: str, data_dir: str | None = None, *, arrays=None, log=print) -> FeatureNetwork:
     """The classifier of the data of `dataset` (`arrays`, else read from `data_dir`) from the cache,
     trained first if the cache has none for this data."""
-    from keras_gan import data
-    from keras_gan.generate import load_network
-
     arrays = arrays or data.load_arrays(dataset, data_dir)
     path = classifier_path(dataset, arrays.fingerprint)
     if not os.path.isfile(path):
@@ -165,9 +155,6 @@ def classifier(dataset: str, data_dir: str | None = None, *, arrays=None, log=pr
 
 def inception(weights_path: str, image_shape) -> FeatureNetwork:
     """InceptionV3 with the user's weights: 2048-d pool features and 1000 class probabilities."""
-    import keras
-    import tensorflow as tf
-
     if not os.path.isfile(weights_path):
         raise ConfigError(f"--inception_weights={weights_path}: file not found. It should hold Keras "
                           "InceptionV3 weights with the classification top (inception_v3 .h5).")

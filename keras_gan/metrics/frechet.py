@@ -13,6 +13,7 @@ round-off can leave it a hair below 0 for identical statistics, and anything mor
 import numpy as np
 
 from keras_gan.metrics.checks import finite_pair
+from keras_gan.metrics.registry import FEATURES, Column, Metric, register
 
 
 def _psd_sqrt(s: np.ndarray) -> np.ndarray:
@@ -45,3 +46,8 @@ def fid(real_features, fake_features) -> float:
     """FID between two sets of features (n, d); lower is better, 0 for identical statistics."""
     real_features, fake_features = finite_pair(real_features, fake_features)
     return frechet_distance(*statistics(real_features), *statistics(fake_features))
+
+
+register(Metric("fid", "Fréchet distance of features (lower is better)", frozenset({FEATURES}),
+                lambda i: {"fid": fid(i.real_features, i.fake_features)},
+                (Column("fid", "FID", "{:.1f}"),)))

@@ -17,6 +17,7 @@ measure creativity. The terms are computed in blocks on a subset of at most `max
 import numpy as np
 
 from keras_gan.metrics.checks import finite_pair
+from keras_gan.metrics.registry import IMAGES, Column, Metric, register
 
 
 def pairwise(a, b) -> np.ndarray:
@@ -48,3 +49,8 @@ def likeness_score(real, fake, *, max_samples: int = 2000, seed: int = 0) -> flo
         fake = np.asarray(fake)[rng.choice(len(fake), max_samples, replace=False)]
     icd_r, icd_g, bcd = distance_sets(real, fake)
     return 1.0 - max(ks_statistic(icd_r, bcd), ks_statistic(icd_g, bcd))
+
+
+register(Metric("likeness", "Likeness Score on the images themselves (1 is best)", frozenset({IMAGES}),
+                lambda i: {"likeness": likeness_score(i.real_images, i.fake_images, seed=i.seed)},
+                (Column("likeness", "likeness", "{:.3f}", "higher"),)))

@@ -15,6 +15,7 @@ Distances are computed in blocks, so memory stays O(block * n).
 import numpy as np
 
 from keras_gan.metrics.checks import finite_pair
+from keras_gan.metrics.registry import FEATURES, Column, Metric, register
 
 BLOCK = 1024
 
@@ -64,3 +65,20 @@ def density_coverage(real_features, fake_features, k: int = 5) -> tuple[float, f
     y_norms = _sq_norms(y)
     nearest = np.concatenate([_distances(x[i:i + BLOCK], y, y_norms).min(axis=1) for i in range(0, len(x), BLOCK)])
     return float(density), float(np.mean(nearest <= radii))
+
+
+def _pr(i) -> dict:
+    precision, recall = precision_recall(i.real_features, i.fake_features)
+    return {"precision": precision, "recall": recall}
+
+
+def _dc(i) -> dict:
+    density, coverage = density_coverage(i.real_features, i.fake_features)
+    return {"density": density, "coverage": coverage}
+
+
+register(Metric("pr", "improved precision and recall, k = 3 (higher is better)", frozenset({FEATURES}), _pr,
+                (Column("precision", "precision", "{:.3f}", "higher"), Column("recall", "recall", "{:.3f}", "higher"))))
+register(Metric("dc", "density and coverage, k = 5", frozenset({FEATURES}), _dc,
+                (Column("coverage", "coverage", "{:.3f}", "higher"),
+                 Column("density", "density", "{:.3f}", "", report=False))))

@@ -14,6 +14,7 @@ from each other and the spread means something.
 import numpy as np
 
 from keras_gan.metrics.checks import finite_pair
+from keras_gan.metrics.registry import FEATURES, Column, Metric, register
 
 
 def polynomial_kernel(x, y, degree: int = 3) -> np.ndarray:
@@ -38,3 +39,12 @@ def kid(real_features, fake_features, *, subsets: int = 100, subset_size: int = 
     values = [mmd2_unbiased(x[rng.choice(len(x), m, replace=False)], y[rng.choice(len(y), m, replace=False)])
               for _ in range(subsets)]
     return float(np.mean(values)), float(np.std(values))
+
+
+def _kid(i) -> dict:
+    mean, std = kid(i.real_features, i.fake_features, seed=i.seed)
+    return {"kid": mean, "kid_std": std}
+
+
+register(Metric("kid", "kernel distance of features, mean and standard deviation over subsets (lower is better)",
+                frozenset({FEATURES}), _kid, (Column("kid", "KID", "{:.4f}"),)))

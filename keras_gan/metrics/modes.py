@@ -10,6 +10,7 @@ classifier assigns to the label they were generated for.
 import numpy as np
 
 from keras_gan.metrics.checks import check_finite
+from keras_gan.metrics.registry import PROBABILITIES, Column, Metric, register
 
 
 def mode_coverage(probabilities, real_distribution, *, min_fraction: float = 0.0) -> dict:
@@ -31,3 +32,22 @@ def conditional_accuracy(probabilities, labels) -> float:
     """The fraction of generated samples classified as the label they were generated for."""
     check_finite(probabilities, "generated class probability vectors")
     return float(np.mean(np.argmax(np.asarray(probabilities), axis=1) == np.asarray(labels)))
+
+
+def _modes(i) -> dict:
+    frequencies = i.class_frequencies if i.class_frequencies is not None else np.ones(i.fake_probabilities.shape[1])
+    modes = mode_coverage(i.fake_probabilities, frequencies)
+    out = {"classes_covered": modes["classes_covered"], "mode_kl": modes["kl_to_real"],
+           "class_histogram": modes["histogram"]}
+    if i.fake_labels is not None:
+        out["label_accuracy"] = conditional_accuracy(i.fake_probabilities, i.fake_labels)
+    return out
+
+
+register(Metric("modes", "classes covered by the classifier's predictions, KL to the real class frequencies, and "
+                "for conditional generators the fraction classified as the label asked for",
+                frozenset({PROBABILITIES}), _modes,
+                (Column("mode_kl", "mode KL", "{:.3f}"),
+                 Column("classes_covered", "classes covered", "{}", "higher", report=False),
+                 Column("label_accuracy", "label accuracy", "{:.3f}", "higher", report=False)),
+                classifier_only=True))

@@ -10,6 +10,7 @@ number of classes (confident, evenly spread predictions). It never looks at real
 import numpy as np
 
 from keras_gan.metrics.checks import check_finite
+from keras_gan.metrics.registry import PROBABILITIES, Column, Metric, register
 
 
 def inception_score(probabilities, splits: int = 10, eps: float = 1e-12) -> tuple[float, float]:
@@ -23,3 +24,12 @@ def inception_score(probabilities, splits: int = 10, eps: float = 1e-12) -> tupl
         kl = np.sum(part * (np.log(part + eps) - np.log(marginal + eps)), axis=1)
         scores.append(np.exp(kl.mean()))
     return float(np.mean(scores)), float(np.std(scores))
+
+
+def _is(i) -> dict:
+    mean, std = inception_score(i.fake_probabilities, splits=min(10, len(i.fake_probabilities)))
+    return {"is": mean, "is_std": std}
+
+
+register(Metric("is", "Inception Score of the class probabilities (higher is better; blind to the real data)",
+                frozenset({PROBABILITIES}), _is, (Column("is", "IS", "{:.2f}", "higher"),)))

@@ -1,0 +1,242 @@
+"""The measurements of `make bench` (python -m keras_gan.bench): images per second of the training step, against the slide deck's loop and the floor.
+
+    python -m keras_gan.bench [--steps=40] [--rounds=3] [--memory_epochs=4]
+
+Four loops over the same data, timed in this process, interleaved in rounds (median reported):
+
+* literal: the deck's loop as written: its float64 images (`x / 127.5 - 1`), `generator.predict(noise)`
+  every batch with predict's default progress bar (written to /dev/null here), NumPy
+  concatenation, Keras's Adam;
+* literal, quiet: the same with `predict(noise, verbose=0)`, the deck's loop at its cheapest;
+* plain: this package's step (one compiled generator call, `train_on_batch` for D and the
+  combined model) with Keras's Adam;
+* keras_gan: the step `python -m keras_gan.train` runs, fed by its tf.data pipeline, fused Adam.
+
+The compute floor is the time of the matrix products one step must do (forward and backward, D on
+2n images, G's forward for the fakes, the combined model's forward and backward into G), run one
+after another in one compiled function at the step's own shapes. Their floating-point operations
+over that time give this machine's matrix-multiply rate; the floor in images per second is n over
+it. The same products allowed to overlap are printed beside it for reference.
+Then a few short epochs of the real training loop report resident memory after each epoch.
+"""
+
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_gan import data, loop, networks
+from keras_gan.config import TrainConfig
+from keras_gan.errors import DataError
+from keras_gan.gan import GAN
+from keras_gan.optimizers import FusedAdam
+from keras_gan.sampling import make_noise
+
+G_UNITS, D_UNITS = (256, 512, 1024), (1024, 512, 256)
+
+
+def dense_dims(first: int, units, last: int) -> list[tuple[int, int]]:
+    sizes = [first, *units, last]
+    return list(zip(sizes[:-1], sizes[1:]))
+
+
+def step_matmuls(batch: int, noise_dim: int = 10, image_dim: int = 784):
+    """(m, k, n) of every matrix product in one D step plus one G step, with what each is for."""
+    g, d = dense_dims(noise_dim, G_UNITS, image_dim), dense_dims(image_dim, D_UNITS, 1)
+    out = []
+    # D step: fakes from G (forward only), then D forward and backward on real + fake (2n rows).
+    out += [("D step: G forward", (batch, i, o)) for i, o in g]
+    out += [("D step: D forward", (2 * batch, i, o)) for i, o in d]
+    out += [("D step: D weight grads", (i, 2 * batch, o)) for i, o in d]
+    out += [("D step: D input grads", (2 * batch, o, i)) for i, o in d[1:]]
+    # G step: G and D forward, gradients back through D's inputs (D's weights are frozen) into G.
+    out += [("G step: G forward", (batch, i, o)) for i, o in g]
+    out += [("G step: D forward", (batch, i, o)) for i, o in d]
+    out += [("G step: D input grads", (batch, o, i)) for i, o in d]
+    out += [("G step: G weight grads", (i, batch, o)) for i, o in g]
+    out += [("G step: G input grads", (batch, o, i)) for i, o in g[1:]]
+    return out
+
+
+def step_flops(batch: int, **kw) -> int:
+    return sum(2 * m * k * n for _, (m, k, n) in step_matmuls(batch, **kw))
+
+
+def _seconds_per_step(fn, steps: int) -> float:
+    fn()
+    started = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    return (time.perf_counter() - started) / steps
+
+
+def floor_seconds(batch: int, steps: int, rounds: int, *, overlap: bool = False) -> float:
+    """Seconds for one step's matrix products at their shapes, in one compiled function.
+
+    By default each product waits for the one before (a control dependency): the time of the
+    products one at a time, each on all cores, i.e. FLOPs over this machine's matmul rate. With
+    `overlap=True` TensorFlow may run independent products side by side, which is faster on some
+    machines; `make bench` prints both and sets its target against the first.
+    """
+    rng = np.random.default_rng(0)
+    pairs = [(tf.constant(rng.standard_normal((m, k)), tf.float32), tf.constant(rng.standard_normal((k, n)), tf.float32))
+             for _, (m, k, n) in step_matmuls(batch)]
+
+    @tf.function
+    def all_products():
+        total = tf.constant(0.0)
+        for a, b in pairs:
+            with tf.control_dependencies([] if overlap else [total]):
+                total = total + tf.reduce_sum(tf.matmul(a, b)[:1, :1])
+        return total
+
+    return statistics.median(_seconds_per_step(lambda: all_products().numpy(), steps) for _ in range(rounds))
+
+
+def square_rate(size: int = 2048) -> float:
+    a = tf.random.normal((size, size))
+    f = tf.function(lambda: tf.reduce_sum(tf.matmul(a, a)[:1, :1]))
+    return 2 * size ** 3 / _seconds_per_step(lambda: f().numpy(), 10)
+
+
+def literal_loop(uint8_images: np.ndarray, batch: int, *, quiet: bool = False):
+    """The deck's loop (seeds/003): its data scaling, `generator.predict` per batch, Keras's Adam.
+
+    As written, predict draws its progress bar at every call; it goes to /dev/null here. With
+    `quiet=True` predict gets verbose=0."""
+    keras.utils.set_random_seed(0)
+    generator, discriminator = networks.build_generator(), networks.build_discriminator(output_activation="sigmoid")
+    # Keras 3 builds an optimizer for one set of variables: the deck's shared Adam becomes two.
+    discriminator.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    discriminator.trainable = False
+    z = keras.Input(shape=(10,))
+    gan = keras.Model(z, discriminator(generator(z)))
+    gan.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    images = uint8_images.reshape(len(uint8_images), -1) / 127.5 - 1  # float64, as the deck scales it
+    batches = [images[i * batch:(i + 1) * batch] for i in range(len(images) // batch)]
+    position = {"i": 0}
+    sink = open(os.devnull, "w")
+
+    def predict(noise):
+        if quiet:
+            return generator.predict(noise, verbose=0)
+        with contextlib.redirect_stdout(sink):
+            return generator.predict(noise)
+
+    def step():
+        real = batches[position["i"] % len(batches)]
+        position["i"] += 1
+        noise = np.random.uniform(-1, 1, size=[batch, 10])
+        fake = predict(noise)
+        x = np.concatenate([real, fake])
+        y = np.zeros(2 * batch)
+        y[:batch] = 0.9
+        discriminator.trainable = True
+        discriminator.train_on_batch(x, y)
+        noise = np.random.uniform(-1, 1, size=[batch, 10])
+        discriminator.trainable = False
+        gan.train_on_batch(noise, np.ones(batch))
+
+    return step
+
+
+def package_loop(uint8_images: np.ndarray, batch: int, fused: bool):
+    """The training loop's step, fed by the tf.data pipeline, with fused or Keras Adam."""
+    keras.utils.set_random_seed(0)
+    adam = FusedAdam if fused else keras.optimizers.Adam
+    gan = GAN(networks.build_generator(), networks.build_discriminator(),
+              d_optimizer=adam(2e-4, beta_1=0.5), g_optimizer=adam(2e-4, beta_1=0.5))
+    pipeline = data.Pipeline(uint8_images)
+    rng = np.random.default_rng(0)
+    state = {"it": iter(()), "epoch": 0}
+
+    def step():
+        try:
+            real = next(state["it"])
+        except StopIteration:
+            state["epoch"] += 1
+            state["it"] = iter(pipeline.epoch(batch_size=batch, seed=0, epoch=state["epoch"]))
+            real = next(state["it"])
+        gan.train_step(real, make_noise(rng, batch, 10, "uniform"), make_noise(rng, batch, 10, "uniform"))
+
+    return step
+
+
+def memory_per_epoch(epochs: int, steps: int, data_dir: str | None) -> list[float]:
+    dataset = "fashion_mnist" if data_dir is None else "mnist"
+    with tempfile.TemporaryDirectory() as out:
+        config = TrainConfig(dataset=dataset, data_dir=data_dir, epochs=epochs, steps_per_epoch=steps,
+                             output_dir=os.path.join(out, "run"), sample_every=1)
+        history = loop.fit(config, log=lambda *_: None)
+    return [e["rss_mb"] for e in history["epochs"]]
+
+
+def _images() -> tuple[np.ndarray, str]:
+    try:
+        arrays = data.load_arrays("fashion_mnist", download=False)
+        return arrays.x_train, f"Fashion-MNIST ({arrays.source})"
+    except DataError:
+        rng = np.random.default_rng(0)
+        return rng.integers(0, 256, (60000, 28, 28, 1), dtype=np.uint8), "random images (Fashion-MNIST not installed)"
+
+
+def benchmark(steps: int, rounds: int, batch: int, device: str, log=print) -> dict:
+    images, what = _images()
+    log(f"device {device}, batch {batch}, {what}; {steps} steps x {rounds} rounds per loop (median)")
+    with tf.device(device):
+        loops = {"literal": literal_loop(images, batch), "literal, quiet": literal_loop(images, batch, quiet=True),
+                 "plain": package_loop(images, batch, fused=False), "keras_gan": package_loop(images, batch, fused=True)}
+        times = {name: [] for name in loops}
+        for _ in range(rounds):
+            for name, fn in loops.items():
+                times[name].append(_seconds_per_step(fn, steps))
+        floor = floor_seconds(batch, steps, rounds)
+        overlapped = floor_seconds(batch, steps, rounds, overlap=True)
+    per_step = {name: statistics.median(t) for name, t in times.items()}
+    flops = step_flops(batch)
+    result = {"device": device, "batch": batch, "flops_per_image": flops / batch,
+              "floor_seconds": floor, "matmul_gflops_at_step_shapes": flops / floor / 1e9,
+              "images_per_second": {n: batch / t for n, t in per_step.items()},
+              "floor_images_per_second": batch / floor, "overlapped_floor_seconds": overlapped}
+    ips = result["images_per_second"]
+    log(f"  work per image: {flops / batch / 1e6:.1f} MFLOP in matrix products "
+        f"(D step + G step); matmul rate at these shapes: {result['matmul_gflops_at_step_shapes']:.0f} GFLOP/s")
+    log(f"  {'loop':<18}{'img/s':>9}{'ms/step':>9}{'x literal':>11}{'of floor':>10}")
+    for name in loops:
+        log(f"  {name:<18}{ips[name]:>9.0f}{per_step[name] * 1e3:>9.1f}{ips[name] / ips['literal']:>10.2f}x"
+            f"{ips[name] / result['floor_images_per_second']:>10.0%}")
+    log(f"  {'floor':<18}{result['floor_images_per_second']:>9.0f}{floor * 1e3:>9.1f}"
+        f"{result['floor_images_per_second'] / ips['literal']:>10.2f}x{1:>10.0%}")
+    log(f"  {'floor, overlapped':<18}{batch / overlapped:>9.0f}{overlapped * 1e3:>9.1f}"
+        f"{batch / overlapped / ips['literal']:>10.2f}x{floor / overlapped:>10.0%}"
+        "   (independent products allowed to run side by side)")
+    share = ips["keras_gan"] / result["floor_images_per_second"]
+    speedup = ips["keras_gan"] / ips["literal"]
+    log(f"  targets: >= 6x the literal loop: {speedup:.2f}x ({'met' if speedup >= 6 else 'not met'}; "
+        f"{ips['keras_gan'] / ips['literal, quiet']:.2f}x its quiet form); "
+        f">= 75% of the floor: {share:.0%} ({'met' if share >= 0.75 else 'not met'})")
+    return result
+
+
+def run_all(steps: int, rounds: int, batch_size: int, memory_epochs: int, memory_steps: int, data_dir=None,
+            log=print) -> None:
+    """Every measurement of `make bench`, printed: each device's loops against the floor, then memory."""
+    devices = ["/CPU:0"] + [f"/GPU:{i}" for i in range(len(tf.config.list_physical_devices("GPU")))]
+    log(f"TensorFlow {tf.__version__}; {os.cpu_count()} CPU cores; GPUs: {len(devices) - 1}")
+    log(f"peak matmul rate (2048x2048 float32, for reference): {square_rate() / 1e9:.0f} GFLOP/s")
+    for device in devices:
+        benchmark(steps, rounds, batch_size, device, log=log)
+    if memory_epochs:
+        rss = memory_per_epoch(memory_epochs, memory_steps, data_dir)
+        half = len(rss) // 2
+        growth = (rss[-1] - rss[half - 1]) / max(1, len(rss) - half)
+        log(f"memory: resident MiB after each of {len(rss)} training epochs of {memory_steps} steps: "
+            + ", ".join(f"{r:.0f}" for r in rss))
+        log(f"  over the second half: {growth:+.1f} MiB per epoch ({'flat' if abs(growth) < 1 else 'GROWING'}); "
+            f"peak resident memory of this process {loop.peak_rss_mb():.0f} MiB")

@@ -1,0 +1,163 @@
+"""Side outputs of training, as callbacks that the loop (keras_gan/loop.py) calls.
+
+    class Printer(keras_gan.callbacks.Callback):
+        def on_epoch_end(self, run, epoch, logs):
+            print(epoch, logs["d_loss"], logs["g_loss"])
+
+    keras_gan.fit(config, callbacks=[Printer()])
+
+Each hook gets the `Run` (configuration, GAN, run folder, history, fixed sample noise) and a
+`logs` dict. `on_step_end` gets the step's losses; `on_epoch_end` the epoch's record (mean losses,
+seconds, images per second, memory), to which `Evaluation` adds the epoch's `scores`, for the
+callbacks after it. Callbacks run in order: the package's own, then the user's, then `Checkpoint`,
+last, so that everything of an epoch is on disk before the checkpoint that a resumed run starts
+from. Nothing is written for an epoch that diverges: its steps' losses are kept by the callbacks
+that need them and written at the epoch's end.
+"""
+
+import os
+
+import tensorflow as tf
+
+from keras_gan import checkpoint, plots, rundir
+from keras_gan.files import write_text
+from keras_gan.metrics import registry
+from keras_gan.saving import save_network
+from keras_gan.scoring import Evaluator
+
+
+class Callback:
+    """Does nothing; override the hooks you need (the keras-io GAN examples' `keras.callbacks` style)."""
+
+    def on_train_begin(self, run) -> None:
+        pass
+
+    def on_step_end(self, run, step: int, logs: dict) -> None:
+        pass
+
+    def on_epoch_end(self, run, epoch: int, logs: dict) -> None:
+        pass
+
+    def on_train_end(self, run) -> None:
+        pass
+
+
+class Evaluation(Callback):
+    """`--eval_every`: scores G with `--eval_metrics`, writes evals.csv and metric_curves.png, and keeps
+    the generator of the best score so far (the first metric's headline) as generator_best.keras."""
+
+    def on_train_begin(self, run):
+        config = run.config
+        self.evaluator = Evaluator(config.dataset, run.arrays, num_samples=config.eval_samples, seed=config.seed,
+                                   metrics=config.eval_metrics, log=run.log)
+        self.headline = self.evaluator.metrics[0].headline
+
+    def on_epoch_end(self, run, epoch, logs):
+        config, history = run.config, run.history
+        if epoch % config.eval_every and epoch != config.epochs:
+            return
+        scores = {k: v for k, v in self.evaluator(run.gan.generator, config.noise).items()
+                  if isinstance(v, (int, float))}
+        logs["scores"] = scores
+        evals = history.setdefault("evals", [])
+        key, lower = self.headline.key, self.headline.better != "higher"
+        best = [e[key] for e in evals if key in e]
+        if not best or (scores[key] < min(best) if lower else scores[key] > max(best)):
+            save_network(run.gan.generator, os.path.join(run.folder, rundir.GENERATOR_BEST))
+            history["best_epoch"] = epoch
+        evals.append({"epoch": epoch, **scores})
+        shown = ", ".join(f"{label} {value}" for label, value in registry.show(scores, self.evaluator.metrics))
+        run.log(f"  scores at epoch {epoch}: {shown} | best {self.headline.label} at epoch {history['best_epoch']}")
+        keys = ["epoch"] + [k for k in scores]
+        write_text(os.path.join(run.folder, rundir.EVALS), rundir.csv_text(keys, ([e.get(k, "") for k in keys] for e in evals)))
+        plots.metric_curves(evals, os.path.join(run.folder, rundir.METRIC_CURVES),
+                            columns=[m.headline for m in self.evaluator.metrics],
+                            feature_network=self.evaluator.network.description,
+                            title=f"{config.model} on {config.dataset}: {config.eval_samples} samples every "
+                                  f"{config.eval_every} epochs")
+
+
+class LossLog(Callback):
+    """config.json, losses.csv (every step) and epochs.csv (every epoch)."""
+
+    EPOCH_KEYS = ("epoch", "d_loss", "g_loss", "seconds", "images_per_second", "rss_mb")
+
+    def on_epoch_end(self, run, epoch, logs):
+        d, g, steps = run.history["d_loss"], run.history["g_loss"], run.steps
+        write_text(os.path.join(run.folder, rundir.CONFIG), run.config.to_json())
+        write_text(os.path.join(run.folder, rundir.LOSSES), rundir.csv_text(
+            ("step", "epoch", "d_loss", "g_loss"), ((i + 1, i // steps + 1, d[i], g[i]) for i in range(len(d)))))
+        write_text(os.path.join(run.folder, rundir.EPOCHS), rundir.csv_text(
+            self.EPOCH_KEYS, ([e[k] for k in self.EPOCH_KEYS] for e in run.history["epochs"])))
+
+
+class Networks(Callback):
+    """generator.keras and discriminator.keras (with the loss's output activation), plain Keras files."""
+
+    def on_epoch_end(self, run, epoch, logs):
+        save_network(run.gan.generator, os.path.join(run.folder, rundir.GENERATOR))
+        save_network(run.gan.discriminator_for_export(), os.path.join(run.folder, rundir.DISCRIMINATOR))
+
+
+class Figures(Callback):
+    """The fixed noise batch's sample grid, samples/epoch_NNN.png, and loss_curves.png: at epoch 1,
+    every `--sample_every` epochs and at the last."""
+
+    def on_epoch_end(self, run, epoch, logs):
+        config = run.config
+        if not (epoch == 1 or epoch % config.sample_every == 0 or epoch == config.epochs):
+            return
+        plots.sample_grid(run.fixed_samples(), run.image_shape, rundir.sample_grid(run.folder, epoch),
+                          rows=config.sample_rows, cols=config.sample_cols,
+                          title=f"{config.model} GAN on {config.dataset}, epoch {epoch}")
+        plots.loss_curves(run.history["d_loss"], run.history["g_loss"], os.path.join(run.folder, rundir.LOSS_CURVES),
+                          steps_per_epoch=run.steps, title=f"{config.model} GAN on {config.dataset}: losses to epoch {epoch}",
+                          ylabel=f"{run.preset.loss.replace('_', ' ')} loss")
+
+
+class TensorBoard(Callback):
+    """TensorBoard summaries in RUN/tensorboard: D and G loss at every step (loss/d, loss/g), the epoch's
+    means and speed (epoch/...), every score of an evaluation (scores/...) and the sample grid of the
+    fixed noise (samples), each epoch. `tensorboard --logdir runs` shows every run of a folder."""
+
+    def __init__(self):
+        self.writer, self.pending = None, []
+
+    def on_step_end(self, run, step, logs):
+        self.pending.append((step, logs["d_loss"], logs["g_loss"]))
+
+    def on_epoch_end(self, run, epoch, logs):
+        if self.writer is None:
+            self.writer = tf.summary.create_file_writer(os.path.join(run.folder, rundir.TENSORBOARD))
+        config = run.config
+        with self.writer.as_default():
+            for step, d, g in self.pending:
+                tf.summary.scalar("loss/d", d, step=step)
+                tf.summary.scalar("loss/g", g, step=step)
+            for key in ("d_loss", "g_loss", "images_per_second", "rss_mb"):
+                tf.summary.scalar(f"epoch/{key}", logs[key], step=epoch)
+            for key, value in logs.get("scores", {}).items():
+                tf.summary.scalar(f"scores/{key}", value, step=epoch)
+            grid = plots.tile(run.fixed_samples(), run.image_shape, config.sample_rows, config.sample_cols)
+            tf.summary.image("samples", grid[None], step=epoch)
+        self.writer.flush()
+        self.pending = []
+
+    def on_train_end(self, run):
+        if self.writer is not None:
+            self.writer.close()
+
+
+class Checkpoint(Callback):
+    """checkpoint.npz: every weight and optimizer variable, the history and the data's fingerprint."""
+
+    def on_epoch_end(self, run, epoch, logs):
+        checkpoint.save(run.folder, run.gan.get_state(), {"epoch": epoch, "history": run.history,
+                                                          "data_fingerprint": run.arrays.fingerprint})
+
+
+def for_run(config, extra=()) -> list[Callback]:
+    """The callbacks of a run of `config`: the package's side outputs, then `extra`, then the checkpoint."""
+    own = ([Evaluation()] if config.eval_every else []) + [LossLog(), Networks(), Figures()]
+    return own + ([TensorBoard()] if config.tensorboard else []) + list(extra) + [Checkpoint()]
+

@@ -1,0 +1,62 @@
+"""`.keras` files: saving a network so that Keras alone loads it, and loading one with a clear error.
+
+Every `.keras` file the package writes (generator.keras, discriminator.keras, generator_best.keras,
+the cached classifiers) is saved without its compile state, whose optimizer and loss may be this
+package's own classes, and atomically (keras_gan/files.py). A `.keras` file is a zip archive: its
+members' checksums are checked before Keras reads it, so a damaged or truncated file is called that.
+"""
+
+import math
+import os
+import zipfile
+
+import keras
+
+from keras_gan import networks
+from keras_gan import optimizers  # noqa: F401  (registers FusedAdam, which files of earlier versions name)
+from keras_gan.errors import ModelFileError, reason
+from keras_gan.files import atomic_path
+
+
+def save_network(model, path: str) -> None:
+    """Saves `model` as a plain `.keras` file, atomically, without its compile state."""
+    if getattr(model, "compiled", False):
+        model = networks.uncompiled_copy(model)
+    with atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
+
+
+def load_network(path: str, what_to_do: str):
+    """The model of a `.keras` file, or a ModelFileError that names the file, says what is wrong with it
+    and ends with `what_to_do`."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            broken = archive.testzip()
+        if broken:
+            raise ValueError(f"its member {broken} is corrupt")
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as e:
+        raise ModelFileError(f"{path} is not a complete .keras archive ({reason(e)}): the file is damaged or "
+                             f"truncated; {what_to_do}.") from None
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as e:  # Keras raises many types for archives it cannot rebuild
+        raise ModelFileError(f"cannot load {path} as a Keras model ({reason(e)}); {what_to_do}.") from None
+
+
+def load_generator_model(path: str):
+    """Loads a `.keras` generator, checking that it maps noise vectors (and a one-hot label) to images."""
+    if not os.path.isfile(path):
+        raise ModelFileError(f"generator file {path} not found. Train one with python -m keras_gan.train; "
+                             "it writes RUN_DIR/generator.keras.")
+    if not path.endswith(".keras"):
+        raise ModelFileError(f"{path} is not a .keras file; pass the generator.keras of a training run.")
+    model = load_network(path, "pass a generator.keras that keras_gan.train wrote (or a copy of it)")
+    inputs, outputs = model.inputs, model.outputs
+    if len(inputs) not in (1, 2) or any(len(i.shape) != 2 for i in inputs) or len(outputs) != 1:
+        raise ModelFileError(f"{path} is not a generator: it should take one noise vector per sample "
+                             f"(input shape (batch, noise_dim)), and a one-hot label if conditional; "
+                             f"it takes {[tuple(i.shape) for i in inputs]}.")
+    if math.prod(outputs[0].shape[1:]) == 1:
+        raise ModelFileError(f"{path} outputs one number per sample: it is a discriminator, not a generator. "
+                             "Pass generator.keras.")
+    return model

@@ -1,0 +1,205 @@
+"""Scoring: generated (or given) images against real ones, through the metric registry.
+
+    from keras_gan import scoring
+    scores = scoring.score_generator("runs/dcgan_fashion_mnist/generator.keras", "fashion_mnist",
+                                     num_samples=5000, seed=0)
+
+Images are compared with as many images of the dataset's training split, drawn with the seed,
+through a feature network (keras_gan/metrics/features.py): the dataset's own classifier by
+default, or InceptionV3 with weights the user supplies. `score` is the one function every path
+calls: the evaluate command, in-training evaluation (`Evaluator`) and `make experiment`.
+"""
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+
+import numpy as np
+
+from keras_gan import data, rundir
+from keras_gan.errors import DataError, MetricInputError, reason
+from keras_gan.files import write_text
+from keras_gan.metrics import finite_pair, registry
+from keras_gan.metrics import features as feature_networks
+from keras_gan.sampling import Generator
+
+ALL = ",".join(registry.METRICS)
+
+
+def _metrics(metrics) -> list:
+    if metrics is None:
+        return list(registry.METRICS.values())
+    if isinstance(metrics, str):
+        return registry.parse(metrics)
+    return [registry.METRICS[m] if isinstance(m, str) else m for m in metrics]
+
+
+def score(real_images, fake_images, network, *, metrics=None, real_labels=None, fake_labels=None,
+          class_frequencies=None, num_classes: int = 10, seed: int = 0, progress: bool = False,
+          real_features=None) -> dict:
+    """Every metric of `metrics` (names, Metric objects, or a comma-separated string; default all) for
+    images in [-1, 1], (n, H, W, C); returns a flat dict. `real_features` ((features, probabilities)
+    of `real_images`) may be given when they were computed before."""
+    chosen = _metrics(metrics)
+    finite_pair(real_images, fake_images, "images")
+    inputs = registry.Inputs(real_images, fake_images, fake_labels=fake_labels, network=network.name, seed=seed)
+    if any(m.needs & {registry.FEATURES, registry.PROBABILITIES} for m in chosen):
+        real_f, real_p = real_features or network(real_images, progress=progress)
+        fake_f, fake_p = network(fake_images, progress=progress)
+        inputs = dataclasses.replace(inputs, real_features=real_f, fake_features=fake_f,
+                                     real_probabilities=real_p, fake_probabilities=fake_p)
+    if class_frequencies is None and real_labels is not None:
+        class_frequencies = np.bincount(real_labels, minlength=num_classes)
+    inputs.class_frequencies = class_frequencies
+    return registry.compute(chosen, inputs)
+
+
+def real_subset(arrays, n: int, seed) -> tuple[np.ndarray, np.ndarray]:
+    """`n` training images (in [-1, 1]) and their labels, drawn without replacement with `seed`."""
+    pick = np.random.default_rng(seed).choice(len(arrays.x_train), min(n, len(arrays.x_train)), replace=False)
+    return data.to_unit_range(arrays.x_train[pick]), arrays.y_train[pick]
+
+
+def generated(generator: Generator, n: int, seed, name: str = "the generator") -> tuple[np.ndarray, np.ndarray | None]:
+    """`n` finite samples of a generator and the labels asked of a conditional one (each class in turn)."""
+    labels = None if generator.num_classes is None else np.arange(n) % generator.num_classes
+    fake = generator.sample(n, seed, labels)
+    broken = int(np.sum(~np.isfinite(fake.reshape(len(fake), -1)).all(axis=1)))
+    if broken:
+        raise MetricInputError(f"{name} makes NaN or infinite images ({broken} of {len(fake)}): its weights "
+                               "diverged. Score a generator saved before that (a run keeps its last good one).")
+    return fake, labels
+
+
+def score_generator(generator_path: str, dataset: str, *, data_dir=None, num_samples: int, seed: int,
+                    noise: str = "", network=None, metrics=None, progress: bool = False, log=print) -> dict:
+    """Scores `num_samples` samples of a saved generator (noise seed `seed` + 1; the noise of its run,
+    or `noise`) against as many training images (drawn with `seed`): what `--generator` and
+    `make experiment` write as metrics.json. The feature network defaults to the dataset's classifier."""
+    arrays = data.load_arrays(dataset, data_dir)
+    real, real_labels = real_subset(arrays, num_samples, seed)
+    generator = Generator.load(generator_path, noise=noise)
+    fake, fake_labels = generated(generator, num_samples, seed + 1, generator_path)
+    network = network or feature_networks.classifier(dataset, arrays=arrays, log=log)
+    results = score(real, fake.reshape((-1, *data.get_spec(dataset).image_shape)), network, metrics=metrics,
+                    real_labels=real_labels, fake_labels=fake_labels, num_classes=len(data.get_spec(dataset).class_names),
+                    seed=seed, progress=progress)
+    return {"real_samples": len(real), "generated_samples": len(fake), "feature_network": network.description,
+            **results}
+
+
+class Evaluator:
+    """Scores a generator during training (`--eval_every`) with the metrics `metrics`, against a fixed
+    subset of the training split whose features are computed once."""
+
+    def __init__(self, dataset: str, arrays, *, num_samples: int, seed: int, metrics=None, log=print):
+        self.metrics = _metrics(metrics)
+        self.network = feature_networks.classifier(dataset, arrays=arrays, log=log)
+        self.real, _ = real_subset(arrays, num_samples, [seed, 0xE7A1])
+        self.real_features = self.network(self.real)
+        self.frequencies = np.bincount(arrays.y_train, minlength=len(data.get_spec(dataset).class_names))
+        self.image_shape = data.get_spec(dataset).image_shape
+        self.num_samples, self.seed = num_samples, seed
+
+    def __call__(self, generator, noise_kind: str) -> dict:
+        """The scores of a generator model whose noise is of kind `noise_kind`."""
+        fake, labels = generated(Generator(generator, noise_kind, self.image_shape), self.num_samples,
+                                 self.seed + 0xE7A1)
+        return score(self.real, fake, self.network, metrics=self.metrics, fake_labels=labels,
+                     class_frequencies=self.frequencies, seed=self.seed, real_features=self.real_features)
+
+
+def format_table(results: dict) -> str:
+    rows = [(k, v) for k, v in results.items() if isinstance(v, (int, float)) and not k.endswith("_std")]
+    lines = []
+    for k, v in rows:
+        std = results.get(k + "_std")
+        value = f"{v:.4f}" if isinstance(v, float) else str(v)
+        lines.append(f"  {k:<18} {value}" + (f" ± {std:.4f}" if std is not None else ""))
+    return "\n".join(lines)
+
+
+def read_images(path: str, dataset: str) -> np.ndarray:
+    """The images of an .npy file as float32 (N, H, W, C) in [-1, 1], or a one-line error."""
+    shape = data.get_spec(dataset).image_shape
+    try:
+        images = np.load(path, allow_pickle=False)
+        images = images.astype(np.float32)
+    except Exception as e:  # a missing, truncated, pickled or non-numeric file: NumPy raises many types
+        raise DataError(f"--images={path}: cannot read it as an .npy array of numbers ({reason(e)}).") from None
+    if images.size == 0 or images.size % math.prod(shape):
+        raise DataError(f"--images={path} must hold {dataset} images {shape}, flat or not; got shape {images.shape}.")
+    images = images.reshape((-1, *shape))
+    broken = int(np.sum(~np.isfinite(images.reshape(len(images), -1)).all(axis=1)))
+    if broken:
+        raise DataError(f"--images={path}: {broken} of {len(images)} images hold NaN or infinite values; "
+                        "scores need finite images in [-1, 1].")
+    if images.min() < -1.001 or images.max() > 1.001:
+        raise DataError(f"--images must hold {dataset} images {shape} with values in [-1, 1]; "
+                        f"got range [{images.min():.3g}, {images.max():.3g}].")
+    return images
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """What the evaluate command scores: one of a generator, an .npy of images or the test split."""
+
+    dataset: str
+    generator: str = ""
+    images: str = ""
+    test_split: bool = False
+    data_dir: str | None = None
+    num_samples: int = 10000
+    metrics: str = ALL
+    inception_weights: str = ""
+    seed: int = 0
+    out: str = ""          # JSON to write ("" : metrics.json beside a generator, else none)
+    progress: bool = False
+
+
+def evaluate(request: Request, log=print) -> dict:
+    """Scores what `request` names, prints the table and writes the JSON; returns the scores. A
+    generator's metrics.json is written into its run folder, which is held meanwhile."""
+    chosen = _metrics(request.metrics)
+    spec = data.get_spec(request.dataset)
+    # The classifier is built (perhaps trained) only once the images to score have loaded.
+    network = (feature_networks.inception(request.inception_weights, spec.image_shape)
+               if request.inception_weights else None)
+    out = request.out or (os.path.join(os.path.dirname(os.path.abspath(request.generator)), rundir.METRICS)
+                          if request.generator else "")
+    folder = os.path.dirname(out) if request.generator and not request.out and rundir.config_beside(out) else None
+    with rundir.lock(folder, "evaluating", hint="Or pass --out=FILE to write the scores elsewhere.") if folder \
+            else contextlib.nullcontext():
+        results, what = _score(request, spec, network, chosen, log)
+        results = {"dataset": request.dataset, "evaluated": what, **results}
+        log(f"feature network: {results['feature_network']}")
+        log(format_table(results))
+        if out:
+            write_text(out, json.dumps(results, indent=2))
+            log(f"wrote {out}")
+    return results
+
+
+def _score(request: Request, spec, network, chosen, log) -> tuple[dict, str]:
+    if request.generator:
+        what = f"{request.num_samples} samples of {request.generator}"
+        log(f"scoring {what} against as many training images")
+        return score_generator(request.generator, request.dataset, data_dir=request.data_dir,
+                               num_samples=request.num_samples, seed=request.seed, network=network, metrics=chosen,
+                               progress=request.progress), what
+    fake = read_images(request.images, request.dataset) if request.images else None
+    arrays = data.load_arrays(request.dataset, request.data_dir)
+    real, real_labels = real_subset(arrays, request.num_samples, request.seed)
+    if request.images:
+        what = f"{len(fake)} images of {request.images}"
+    else:
+        n = min(request.num_samples, len(arrays.x_test))
+        fake = data.to_unit_range(arrays.x_test[:n]).reshape((-1, *spec.image_shape))
+        what = f"{n} real images of the {request.dataset} test split"
+    network = network or feature_networks.classifier(request.dataset, arrays=arrays, log=log)
+    log(f"scoring {what} against {len(real)} training images")
+    return {"real_samples": len(real), "generated_samples": len(fake), "feature_network": network.description,
+            **score(real, fake, network, metrics=chosen, real_labels=real_labels,
+                    num_classes=len(spec.class_names), seed=request.seed, progress=request.progress)}, what
