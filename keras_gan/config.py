@@ -48,7 +48,7 @@ class TrainConfig:
 
     dataset: str = _field("mnist", "mnist, fashion_mnist or cifar10.")
     data_dir: str | None = _field(None, "Folder with IDX files or an .npz (tried first).", resumable=True)
-    model: str = _field("vanilla", "Which GAN: a preset of keras_gan/presets.py.")
+    model: str = _field("vanilla", "Which GAN, a preset of keras_gan/presets.py: {presets}.")
     epochs: int | None = _field(None, "Epochs to train (in all, counting resumed ones)", resumable=True)
     batch_size: int | None = _field(None, "Real images per D update")
     noise_dim: int | None = _field(None, "Dimension of the generator's noise input")
@@ -206,7 +206,8 @@ def flag_specs() -> list[tuple[str, type, object, str]]:
         if f.name == "settings":
             continue
         kind = next(k for k in typing.get_args(f.type) or (f.type,) if k is not type(None))
-        specs.append((f.name, kind, f.default, f.metadata["help"] + (PRESET if f.default is None else "")))
+        help_text = f.metadata["help"].replace("{presets}", ", ".join(presets.PRESETS))
+        specs.append((f.name, kind, f.default, help_text + (PRESET if f.default is None else "")))
     for name, setting in sorted(registered_settings().items()):
         specs.append((name, type(setting.default), setting.default, setting.help))
     return specs

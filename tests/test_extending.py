@@ -167,3 +167,15 @@ def test_tensorboard_can_be_turned_off(idx_dir, tmp_path):
     train.train(config, log=lambda *_: None)
     assert not (tmp_path / "run" / rundir.TENSORBOARD).exists()
     assert callbacks.Checkpoint in [type(c) for c in callbacks.for_run(config)][-1:]
+
+
+def test_metric_names_and_keys_are_checked(toy_metric):
+    with pytest.raises(ConfigError, match="--eval_metrics: unknown bogus; choose from fid, "):
+        TrainConfig(eval_metrics="fid,bogus")
+    assert TrainConfig(eval_metrics="mean_gap").eval_metrics == "mean_gap"
+    sloppy = registry.Metric("sloppy", "", frozenset({registry.IMAGES}), lambda i: {"sloppy": 1.0, "extra": 2.0},
+                             (registry.Column("sloppy", "sloppy"),))
+    images = np.zeros((4, 28, 28, 1), np.float32)
+    with pytest.raises(ValueError, match=r"metric 'sloppy' returned keys it does not declare: \['extra'\]"):
+        registry.compute([sloppy], registry.Inputs(images, images))
+    assert registry.compute([registry.METRICS["mean_gap"]], registry.Inputs(images, images + 0.5)) == {"mean_gap": 0.5}

@@ -50,4 +50,4 @@ register(Metric("modes", "classes covered by the classifier's predictions, KL to
                 (Column("mode_kl", "mode KL", "{:.3f}"),
                  Column("classes_covered", "classes covered", "{}", "higher", report=False),
                  Column("label_accuracy", "label accuracy", "{:.3f}", "higher", report=False)),
-                classifier_only=True))
+                keys=("classes_covered", "mode_kl", "class_histogram", "label_accuracy"), classifier_only=True))

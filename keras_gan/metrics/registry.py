@@ -51,7 +51,12 @@ class Metric:
     needs: frozenset
     compute: Callable[[Inputs], dict]
     columns: tuple[Column, ...]
+    keys: tuple[str, ...] = ()     # every key of its output; default: its columns' keys
     classifier_only: bool = False  # needs the dataset classifier's own classes (not InceptionV3's)
+
+    @property
+    def output_keys(self) -> tuple[str, ...]:
+        return self.keys or tuple(c.key for c in self.columns)
 
     def applies(self, inputs: Inputs) -> bool:
         return not self.classifier_only or inputs.network == "classifier"
@@ -84,7 +89,11 @@ def compute(metrics, inputs: Inputs) -> dict:
     out = {}
     for metric in metrics:
         if metric.applies(inputs):
-            out.update(metric.compute(inputs))
+            result = metric.compute(inputs)
+            undeclared = sorted(set(result) - set(metric.output_keys))
+            if undeclared:
+                raise ValueError(f"metric {metric.name!r} returned keys it does not declare: {undeclared}")
+            out.update(result)
     return out
 
 

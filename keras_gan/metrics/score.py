@@ -32,4 +32,4 @@ def _is(i) -> dict:
 
 
 register(Metric("is", "Inception Score of the class probabilities (higher is better; blind to the real data)",
-                frozenset({PROBABILITIES}), _is, (Column("is", "IS", "{:.2f}", "higher"),)))
+                frozenset({PROBABILITIES}), _is, (Column("is", "IS", "{:.2f}", "higher"),), keys=("is", "is_std")))
