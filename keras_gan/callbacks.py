@@ -39,7 +39,7 @@ class Callback:
         pass
 
     def on_train_end(self, run) -> None:
-        pass
+        """Called when training ends, however it ends (finished, diverged, interrupted)."""
 
 
 class Evaluation(Callback):
@@ -146,6 +146,7 @@ class TensorBoard(Callback):
     def on_train_end(self, run):
         if self.writer is not None:
             self.writer.close()
+        self.writer, self.pending = None, []  # the steps of an unfinished epoch are not written
 
 
 class Checkpoint(Callback):

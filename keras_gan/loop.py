@@ -185,16 +185,18 @@ def _fit(config: TrainConfig, resume: bool, log, extra) -> dict:
         callback.on_train_begin(run)
     pipeline = data.Pipeline(arrays.x_train, arrays.y_train if preset.conditional else None,
                              flatten=not preset.convolutional)
-    for epoch in range(start, config.epochs + 1):
-        record = _epoch(run, pipeline, epoch, callbacks)
-        log(f"epoch {epoch}/{config.epochs}: d_loss {record['d_loss']:.4f}, g_loss {record['g_loss']:.4f} "
-            f"(means over {steps} steps) | {record['seconds']:.1f} s, {record['images_per_second']:.0f} img/s | "
-            f"rss {record['rss_mb']:.0f} MiB")
-        logs = dict(record)
+    try:
+        for epoch in range(start, config.epochs + 1):
+            record = _epoch(run, pipeline, epoch, callbacks)
+            log(f"epoch {epoch}/{config.epochs}: d_loss {record['d_loss']:.4f}, g_loss {record['g_loss']:.4f} "
+                f"(means over {steps} steps) | {record['seconds']:.1f} s, {record['images_per_second']:.0f} img/s | "
+                f"rss {record['rss_mb']:.0f} MiB")
+            logs = dict(record)
+            for callback in callbacks:
+                callback.on_epoch_end(run, epoch, logs)
+    finally:  # however training ends: finished, diverged or interrupted
         for callback in callbacks:
-            callback.on_epoch_end(run, epoch, logs)
-    for callback in callbacks:
-        callback.on_train_end(run)
+            callback.on_train_end(run)
     log(f"done: {folder} (peak rss {peak_rss_mb():.0f} MiB)")
     return run.history
 
