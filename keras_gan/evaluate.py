@@ -25,7 +25,7 @@ from absl import flags  # noqa: E402
 from keras_gan import rundir, scoring  # noqa: E402
 from keras_gan.errors import ConfigError  # noqa: E402
 from keras_gan.metrics import features, registry  # noqa: E402
-from keras_gan.scoring import ALL, Evaluator, score, score_generator  # noqa: E402,F401  (library names)
+from keras_gan.scoring import Evaluator, default_metrics, score, score_generator  # noqa: E402,F401
 
 
 def define_flags() -> flags.FlagValues:
@@ -37,8 +37,9 @@ def define_flags() -> flags.FlagValues:
     flags.DEFINE_string("dataset", None, "mnist, fashion_mnist or cifar10 (default: the run's).", flag_values=fv)
     flags.DEFINE_string("data_dir", None, "Folder with the dataset's files (tried first).", flag_values=fv)
     flags.DEFINE_integer("num_samples", 10000, "Generated and real samples to compare.", flag_values=fv)
-    flags.DEFINE_string("metrics", ALL, "Which metrics, comma-separated: " + "; ".join(
-        f"{m.name}: {m.help}" for m in registry.METRICS.values()) + ".", flag_values=fv)
+    flags.DEFINE_string("metrics", default_metrics(), "Which metrics, comma-separated: " + "; ".join(
+        f"{m.name}: {m.help}" + ("" if m.default else " (not by default)") for m in registry.METRICS.values()) + ".",
+        flag_values=fv)
     flags.DEFINE_string("inception_weights", None, "InceptionV3 weights (.h5) to use as the feature network.",
                         flag_values=fv)
     flags.DEFINE_integer("seed", 0, "Seed of the noise and of the real subset.", flag_values=fv)

@@ -106,6 +106,30 @@ def interpolation(rows: np.ndarray, image_shape, path: str, *, title: str = "") 
     _save(fig, path)
 
 
+def nearest_pairs(generated: np.ndarray, training: np.ndarray, distances, threshold: float, path: str, *,
+                  title: str = "") -> None:
+    """Generated images (top row) above their nearest training images (bottom row), each pair with its
+    distance; a pair closer than `threshold` (a duplicate, for the CID index) is titled in red."""
+    n = len(generated)
+    fig, axes = plt.subplots(2, n, figsize=(n * 1.2, 3.0 + (0.4 if title else 0)), squeeze=False)
+    for j in range(n):
+        for row, images in enumerate((generated, training)):
+            ax = axes[row, j]
+            ax.axis("off")
+            im = np.clip((np.asarray(images[j]) + 1.0) / 2.0, 0.0, 1.0)
+            ax.imshow(im[..., 0] if im.shape[-1] == 1 else im, cmap="gray", vmin=0, vmax=1)
+        duplicate = distances[j] < threshold
+        axes[0, j].set_title(f"{distances[j]:.2f}" + (" dup." if duplicate else ""), fontsize=8,
+                             color="tab:red" if duplicate else "black")
+    axes[0, 0].text(-0.15, 0.5, "generated", transform=axes[0, 0].transAxes, rotation=90, va="center", ha="right",
+                    fontsize=8)
+    axes[1, 0].text(-0.15, 0.5, "nearest training", transform=axes[1, 0].transAxes, rotation=90, va="center",
+                    ha="right", fontsize=8)
+    fig.suptitle((title + "\n" if title else "") + f"distance to the nearest training image; duplicate below "
+                 f"{threshold:.2f} (1% of test images are that close)", fontsize=9)
+    _save(fig, path)
+
+
 def animation(frames: list[str], path: str, *, seconds_per_frame: float = 0.6) -> None:
     """An animated GIF of PNG files (a run's sample grids, epoch after epoch); the last frame lingers."""
     if not frames:

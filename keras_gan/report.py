@@ -132,7 +132,8 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
         figs = [("samples, last epoch", grids[-1] if grids else None), ("samples across epochs", os.path.join(first, "samples.gif")),
                 ("loss curves", os.path.join(first, "loss_curves.png")),
                 ("scores against epochs", os.path.join(first, rundir.METRIC_CURVES)),
-                ("latent interpolation", os.path.join(first, "interpolation.png"))]
+                ("latent interpolation", os.path.join(first, "interpolation.png")),
+                ("the samples closest to a training image (CID)", os.path.join(first, rundir.NEAREST))]
         for title, fig in figs:
             if fig and os.path.exists(fig):
                 lines += [f"![{e.name}: {title}]({rel(fig)})", ""]

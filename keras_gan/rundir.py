@@ -9,7 +9,8 @@
     RUN/discriminator.keras    D of the last epoch, with the loss's output activation
     RUN/samples/epoch_NNN.png  the fixed noise batch's sample grid, with loss_curves.png
     RUN/tensorboard/           TensorBoard summaries (losses, scores, sample grids)
-    RUN/metrics.json           the scores of keras_gan.evaluate and make experiment
+    RUN/metrics.json           the scores of keras_gan.evaluate and make experiment, with
+    RUN/nearest_training_images.png   the samples closest to a training image (the CID index)
     RUN/.lock                  held by the one process that writes the folder
 
 A run folder is self-contained: nothing in it names the folder itself, so a folder that was moved
@@ -43,6 +44,7 @@ LOSS_CURVES = "loss_curves.png"
 METRIC_CURVES = "metric_curves.png"
 TENSORBOARD = "tensorboard"
 METRICS = "metrics.json"
+NEAREST = "nearest_training_images.png"
 LOCK = ".lock"
 RESTORE = "restore it from a copy, or delete the run's folder to train it again"
 

@@ -23,6 +23,7 @@ from keras_gan.config import TrainConfig
 from keras_gan.errors import ConfigError, RunFileError, reason
 from keras_gan.files import write_text
 from keras_gan.metrics import features as feature_networks
+from keras_gan.metrics import registry
 from keras_gan.sampling import Generator
 
 FIGURES = ("interpolation",)
@@ -167,12 +168,17 @@ def evaluate_run(e: Experiment, directory: str, log=print) -> dict:
     out, generator_path = os.path.join(directory, rundir.METRICS), os.path.join(directory, rundir.GENERATOR)
     if _up_to_date(out, generator_path):
         try:
-            return rundir.read_json(out, "")
+            scores = rundir.read_json(out, "")
+            missing = [m.name for m in registry.defaults() if m.headline.key not in scores]
+            if not missing:
+                return scores
+            log(f"  {out} has no {', '.join(missing)}: scoring the run again")
         except RunFileError:
             log(f"  {out} is damaged: scoring the run again")
     config = rundir.read_config(directory)
     scores = scoring.score_generator(generator_path, e.dataset, data_dir=config.data_dir,
-                                     num_samples=e.num_samples, seed=config.seed, noise=config.noise, log=log)
+                                     num_samples=e.num_samples, seed=config.seed, noise=config.noise, log=log,
+                                     figure=os.path.join(directory, rundir.NEAREST))
     write_text(out, json.dumps(scores, indent=2))
     return scores
 

@@ -18,33 +18,45 @@ import os
 
 import numpy as np
 
-from keras_gan import data, rundir
+from keras_gan import data, plots, rundir
 from keras_gan.errors import DataError, MetricInputError, reason
 from keras_gan.files import write_text
 from keras_gan.metrics import finite_pair, registry
 from keras_gan.metrics import features as feature_networks
 from keras_gan.sampling import Generator
 
-ALL = ",".join(registry.METRICS)
+def default_metrics() -> str:
+    """The metrics computed when none are named: every registered one but the opt-in ones."""
+    return ",".join(m.name for m in registry.defaults())
 
 
 def _metrics(metrics) -> list:
-    if metrics is None:
-        return list(registry.METRICS.values())
+    if not metrics:
+        return registry.defaults()
     if isinstance(metrics, str):
         return registry.parse(metrics)
     return [registry.METRICS[m] if isinstance(m, str) else m for m in metrics]
 
 
+def reference(arrays, network, metrics=None) -> registry.Reference | None:
+    """The dataset's whole splits in [-1, 1], for the metrics that compare with every training image;
+    None when none of `metrics` does."""
+    if not any(registry.SPLITS in m.needs for m in _metrics(metrics)):
+        return None
+    return registry.Reference(data.to_unit_range(arrays.x_train), data.to_unit_range(arrays.x_test), network)
+
+
 def score(real_images, fake_images, network, *, metrics=None, real_labels=None, fake_labels=None,
           class_frequencies=None, num_classes: int = 10, seed: int = 0, progress: bool = False,
-          real_features=None) -> dict:
-    """Every metric of `metrics` (names, Metric objects, or a comma-separated string; default all) for
-    images in [-1, 1], (n, H, W, C); returns a flat dict. `real_features` ((features, probabilities)
-    of `real_images`) may be given when they were computed before."""
+          real_features=None, splits: registry.Reference | None = None) -> dict:
+    """Every metric of `metrics` (names, Metric objects, or a comma-separated string; default: the
+    default ones) for images in [-1, 1], (n, H, W, C); returns a flat dict. `real_features`
+    ((features, probabilities) of `real_images`) may be given when they were computed before;
+    `splits` (see `reference`) is needed by the metrics that compare with every training image."""
     chosen = _metrics(metrics)
     finite_pair(real_images, fake_images, "images")
-    inputs = registry.Inputs(real_images, fake_images, fake_labels=fake_labels, network=network.name, seed=seed)
+    inputs = registry.Inputs(real_images, fake_images, fake_labels=fake_labels, network=network.name, seed=seed,
+                             reference=splits)
     if any(m.needs & {registry.FEATURES, registry.PROBABILITIES} for m in chosen):
         real_f, real_p = real_features or network(real_images, progress=progress)
         fake_f, fake_p = network(fake_images, progress=progress)
@@ -74,18 +86,24 @@ def generated(generator: Generator, n: int, seed, name: str = "the generator") -
 
 
 def score_generator(generator_path: str, dataset: str, *, data_dir=None, num_samples: int, seed: int,
-                    noise: str = "", network=None, metrics=None, progress: bool = False, log=print) -> dict:
+                    noise: str = "", network=None, metrics=None, progress: bool = False, log=print,
+                    figure: str = "") -> dict:
     """Scores `num_samples` samples of a saved generator (noise seed `seed` + 1; the noise of its run,
     or `noise`) against as many training images (drawn with `seed`): what `--generator` and
-    `make experiment` write as metrics.json. The feature network defaults to the dataset's classifier."""
+    `make experiment` write as metrics.json. The feature network defaults to the dataset's classifier.
+    With the CID index among the metrics, `figure` names the PNG of the samples closest to training images."""
     arrays = data.load_arrays(dataset, data_dir)
     real, real_labels = real_subset(arrays, num_samples, seed)
     generator = Generator.load(generator_path, noise=noise)
     fake, fake_labels = generated(generator, num_samples, seed + 1, generator_path)
     network = network or feature_networks.classifier(dataset, arrays=arrays, log=log)
-    results = score(real, fake.reshape((-1, *data.get_spec(dataset).image_shape)), network, metrics=metrics,
-                    real_labels=real_labels, fake_labels=fake_labels, num_classes=len(data.get_spec(dataset).class_names),
-                    seed=seed, progress=progress)
+    splits = reference(arrays, network, metrics)
+    fake = fake.reshape((-1, *data.get_spec(dataset).image_shape))
+    results = score(real, fake, network, metrics=metrics, real_labels=real_labels, fake_labels=fake_labels,
+                    num_classes=len(data.get_spec(dataset).class_names), seed=seed, progress=progress, splits=splits)
+    if figure and splits:
+        closest_to_training(splits, fake, figure, title=f"{os.path.basename(generator_path)}: the samples closest "
+                                                         "to a training image")
     return {"real_samples": len(real), "generated_samples": len(fake), "feature_network": network.description,
             **results}
 
@@ -99,6 +117,7 @@ class Evaluator:
         self.network = feature_networks.classifier(dataset, arrays=arrays, log=log)
         self.real, _ = real_subset(arrays, num_samples, [seed, 0xE7A1])
         self.real_features = self.network(self.real)
+        self.splits = reference(arrays, self.network, self.metrics)
         self.frequencies = np.bincount(arrays.y_train, minlength=len(data.get_spec(dataset).class_names))
         self.image_shape = data.get_spec(dataset).image_shape
         self.num_samples, self.seed = num_samples, seed
@@ -108,7 +127,23 @@ class Evaluator:
         fake, labels = generated(Generator(generator, noise_kind, self.image_shape), self.num_samples,
                                  self.seed + 0xE7A1)
         return score(self.real, fake, self.network, metrics=self.metrics, fake_labels=labels,
-                     class_frequencies=self.frequencies, seed=self.seed, real_features=self.real_features)
+                     class_frequencies=self.frequencies, seed=self.seed, real_features=self.real_features,
+                     splits=self.splits)
+
+
+def closest_to_training(splits: registry.Reference, fake: np.ndarray, path: str, *, count: int = 8,
+                        title: str = "") -> bool:
+    """Draws the `count` generated images nearest to a training image above those training images, with
+    their distances and the CID threshold (what "duplicate" means for this model); False if the CID
+    index was not computed on these images."""
+    found = splits.cache.get(("cid_nearest", "pixels"))
+    if found is None or len(found[0]) != len(fake):
+        return False
+    distances, index, tau = found
+    closest = np.argsort(distances, kind="stable")[:count]
+    plots.nearest_pairs(fake[closest], splits.train_images[index[closest]], distances[closest], tau, path,
+                        title=title)
+    return True
 
 
 def format_table(results: dict) -> str:
@@ -152,7 +187,7 @@ class Request:
     test_split: bool = False
     data_dir: str | None = None
     num_samples: int = 10000
-    metrics: str = ALL
+    metrics: str = ""      # "": the default metrics
     inception_weights: str = ""
     seed: int = 0
     out: str = ""          # JSON to write ("" : metrics.json beside a generator, else none)
@@ -172,7 +207,7 @@ def evaluate(request: Request, log=print) -> dict:
     folder = os.path.dirname(out) if request.generator and not request.out and rundir.config_beside(out) else None
     with rundir.lock(folder, "evaluating", hint="Or pass --out=FILE to write the scores elsewhere.") if folder \
             else contextlib.nullcontext():
-        results, what = _score(request, spec, network, chosen, log)
+        results, what = _score(request, spec, network, chosen, log, out)
         results = {"dataset": request.dataset, "evaluated": what, **results}
         log(f"feature network: {results['feature_network']}")
         log(format_table(results))
@@ -182,13 +217,14 @@ def evaluate(request: Request, log=print) -> dict:
     return results
 
 
-def _score(request: Request, spec, network, chosen, log) -> tuple[dict, str]:
+def _score(request: Request, spec, network, chosen, log, out: str) -> tuple[dict, str]:
+    figure = os.path.join(os.path.dirname(os.path.abspath(out)), rundir.NEAREST) if out else ""
     if request.generator:
         what = f"{request.num_samples} samples of {request.generator}"
         log(f"scoring {what} against as many training images")
         return score_generator(request.generator, request.dataset, data_dir=request.data_dir,
                                num_samples=request.num_samples, seed=request.seed, network=network, metrics=chosen,
-                               progress=request.progress), what
+                               progress=request.progress, figure=figure), what
     fake = read_images(request.images, request.dataset) if request.images else None
     arrays = data.load_arrays(request.dataset, request.data_dir)
     real, real_labels = real_subset(arrays, request.num_samples, request.seed)
@@ -200,6 +236,11 @@ def _score(request: Request, spec, network, chosen, log) -> tuple[dict, str]:
         what = f"{n} real images of the {request.dataset} test split"
     network = network or feature_networks.classifier(request.dataset, arrays=arrays, log=log)
     log(f"scoring {what} against {len(real)} training images")
+    splits = reference(arrays, network, chosen)
+    results = score(real, fake, network, metrics=chosen, real_labels=real_labels, num_classes=len(spec.class_names),
+                    seed=request.seed, progress=request.progress, splits=splits)
+    if figure and splits and request.images:
+        closest_to_training(splits, fake, figure, title=f"{os.path.basename(request.images)}: the images closest "
+                                                        "to a training image")
     return {"real_samples": len(real), "generated_samples": len(fake), "feature_network": network.description,
-            **score(real, fake, network, metrics=chosen, real_labels=real_labels,
-                    num_classes=len(spec.class_names), seed=request.seed, progress=request.progress)}, what
+            **results}, what

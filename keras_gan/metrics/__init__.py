@@ -15,6 +15,8 @@ from keras_gan.metrics.score import inception_score
 from keras_gan.metrics.manifold import density_coverage, precision_recall
 from keras_gan.metrics.likeness import likeness_score
 from keras_gan.metrics.modes import conditional_accuracy, mode_coverage
+from keras_gan.metrics.cid import cid_index
 
 __all__ = ["registry", "check_finite", "finite_pair", "fid", "frechet_distance", "inception_score", "kid",
-           "likeness_score", "density_coverage", "precision_recall", "mode_coverage", "conditional_accuracy"]
+           "likeness_score", "density_coverage", "precision_recall", "mode_coverage", "conditional_accuracy",
+           "cid_index"]

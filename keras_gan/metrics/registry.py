@@ -16,6 +16,28 @@ from collections.abc import Callable
 import numpy as np
 
 FEATURES, PROBABILITIES, IMAGES = "features", "probabilities", "images"
+SPLITS = "splits"  # the dataset's whole training split, and its test split for calibration
+
+
+@dataclasses.dataclass
+class Reference:
+    """The dataset's splits, for metrics that compare generated images with every training image
+    (images in [-1, 1], (n, H, W, C)). What is derived from them (their features, a calibrated
+    threshold) is computed once and kept in `cache`, so an evaluation every few epochs pays once."""
+
+    train_images: np.ndarray
+    test_images: np.ndarray
+    network: Callable | None = None  # images -> (features, probabilities)
+    cache: dict = dataclasses.field(default_factory=dict)
+
+    def remember(self, key, compute: Callable):
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
+    def features(self, split: str) -> np.ndarray:
+        """The feature network's features of the `split` ("train" or "test") split."""
+        return self.remember(("features", split), lambda: self.network(getattr(self, f"{split}_images"))[0])
 
 
 @dataclasses.dataclass
@@ -33,6 +55,7 @@ class Inputs:
     fake_labels: np.ndarray | None = None        # the classes a conditional generator was asked for
     network: str = "classifier"                  # which feature network: classifier or inception
     seed: int = 0
+    reference: Reference | None = None           # the whole splits, for metrics that need SPLITS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,13 +76,15 @@ class Metric:
     columns: tuple[Column, ...]
     keys: tuple[str, ...] = ()     # every key of its output; default: its columns' keys
     classifier_only: bool = False  # needs the dataset classifier's own classes (not InceptionV3's)
+    default: bool = True           # computed when no list of metrics is given
 
     @property
     def output_keys(self) -> tuple[str, ...]:
         return self.keys or tuple(c.key for c in self.columns)
 
     def applies(self, inputs: Inputs) -> bool:
-        return not self.classifier_only or inputs.network == "classifier"
+        return (not self.classifier_only or inputs.network == "classifier") and (
+            SPLITS not in self.needs or inputs.reference is not None)
 
     @property
     def headline(self) -> Column:
@@ -95,6 +120,10 @@ def compute(metrics, inputs: Inputs) -> dict:
                 raise ValueError(f"metric {metric.name!r} returned keys it does not declare: {undeclared}")
             out.update(result)
     return out
+
+
+def defaults() -> list[Metric]:
+    return [m for m in METRICS.values() if m.default]
 
 
 def columns(metrics=None) -> list[Column]:
