@@ -47,4 +47,4 @@ def _kid(i) -> dict:
 
 
 register(Metric("kid", "kernel distance of features, mean and standard deviation over subsets (lower is better)",
-                frozenset({FEATURES}), _kid, (Column("kid", "KID", "{:.4f}"),), keys=("kid", "kid_std")))
+                frozenset({FEATURES}), _kid, (Column("kid", "KID", "{:.2f}"),), keys=("kid", "kid_std")))
