@@ -17,6 +17,7 @@ from keras_gan.errors import ConfigError
 from keras_gan.metrics import registry as metrics
 
 NOISE_KINDS = ("uniform", "normal")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 CGAN_LAYOUTS = ("concat", "paper")
 PRESET = " (default: the model's preset)"
 # Values for what a preset leaves unset.
@@ -62,6 +63,9 @@ class TrainConfig:
     dcgan_filters: int = _field(128, "dcgan: filters of the generator's first convolution.")
     cgan_layout: str = _field("concat", "cgan: concat (z and y concatenated first) or paper (z->200, y->1000).")
     seed: int = _field(0, "Seed of weights, noise, dropout and shuffling.")
+    precision: str = _field("float32", "float32 (the deck's arithmetic), mixed_bfloat16 or mixed_float16 (Keras dtype "
+                            "policies: float32 variables; D's scores and every loss in float32; loss scaling for "
+                            "float16). Saved generators compute in float32.")
     output_dir: str = _field("", "Run directory (default runs/MODEL_DATASET).", resumable=True)
     steps_per_epoch: int | None = _field(None, "Cut epochs short, for quick looks.")
     sample_every: int | None = _field(None, "Sample grid every K epochs (and epoch 1, last)", resumable=True)
@@ -149,6 +153,8 @@ class TrainConfig:
         need(not (smoothing_given and self.label_smoothing != 1 and not preset.uses_label_smoothing),
              f"--label_smoothing does not apply to --model={self.model}: its {preset.loss} loss has no "
              f"real-image label. Received: label_smoothing={self.label_smoothing}")
+        need(self.precision in PRECISIONS,
+             f"--precision must be one of {', '.join(PRECISIONS)}. Received: precision={self.precision!r}")
         need(self.cgan_layout in CGAN_LAYOUTS,
              f"--cgan_layout must be one of {', '.join(CGAN_LAYOUTS)}. Received: cgan_layout={self.cgan_layout!r}")
 

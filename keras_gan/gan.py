@@ -127,10 +127,11 @@ class GAN:
         # training mode (BatchNorm on the batch's statistics, Dropout on), as the seeds' PyTorch
         # loops make their fakes: D then trains against the function G's own step differentiates.
         training = self.fakes_in_training_mode
-        if not self.conditional:
-            return tf.concat([tf.cast(real, tf.float32), self.generator(noise, training=training)], axis=0)
+        if not self.conditional:  # fakes in float32 (a mixed-precision G makes them in bfloat16 or float16)
+            fake = tf.cast(self.generator(noise, training=training), tf.float32)
+            return tf.concat([tf.cast(real, tf.float32), fake], axis=0)
         fake_y = self._one_hot(fake_labels)
-        fake = self.generator([noise, fake_y], training=training)
+        fake = tf.cast(self.generator([noise, fake_y], training=training), tf.float32)
         return (tf.concat([tf.cast(real, tf.float32), fake], axis=0),
                 tf.concat([self._one_hot(real_labels), fake_y], axis=0))
 

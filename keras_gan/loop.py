@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 from keras_gan import callbacks as side_outputs
-from keras_gan import checkpoint, data, losses, penalties, presets, rundir
+from keras_gan import checkpoint, data, losses, networks, penalties, presets, rundir
 from keras_gan.config import TrainConfig, resumable
 from keras_gan.errors import ConfigError, DivergenceError, RunFileError
 from keras_gan.gan import GAN
@@ -34,17 +34,22 @@ from keras_gan.sampling import fixed_labels, fixed_noise, make_noise
 def make_optimizer(config: TrainConfig, preset):
     if preset.optimizer == "rmsprop":
         # rho 0.99: the decay of the WGAN authors' RMSProp (PyTorch's default alpha).
-        return keras.optimizers.RMSprop(config.learning_rate, rho=0.99)
-    return FusedAdam(config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2,
-                     weight_decay=config.weight_decay or None)
+        optimizer = keras.optimizers.RMSprop(config.learning_rate, rho=0.99)
+    else:
+        optimizer = FusedAdam(config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2,
+                              weight_decay=config.weight_decay or None)
+    if config.precision == "mixed_float16":  # float16 gradients underflow without a (dynamic) loss scale
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
 def build_gan(config: TrainConfig, image_shape, num_classes: int = 10) -> GAN:
     """The GAN of `config`'s preset, with the run's hyper-parameters and its loss's and penalty's settings."""
     preset = presets.get(config.model)
-    generator, discriminator = presets.build_networks(
-        preset, noise_dim=config.noise_dim, image_shape=image_shape, num_classes=num_classes,
-        dcgan_filters=config.dcgan_filters, cgan_layout=config.cgan_layout)
+    with networks.dtype_policy(config.precision):
+        generator, discriminator = presets.build_networks(
+            preset, noise_dim=config.noise_dim, image_shape=image_shape, num_classes=num_classes,
+            dcgan_filters=config.dcgan_filters, cgan_layout=config.cgan_layout)
     gan = GAN(generator, discriminator, loss=preset.loss, penalty=preset.penalty,
               label_smoothing=config.label_smoothing, d_optimizer=make_optimizer(config, preset),
               g_optimizer=make_optimizer(config, preset), fakes_in_training_mode=preset.fakes_in_training_mode,

@@ -17,6 +17,7 @@ then takes `[x, one_hot_label]` and is a functional model around the same layers
 2014). The convolutional pair is DCGAN as seeds/004 shows it (Radford et al. 2016).
 """
 
+import contextlib
 import math
 
 import keras
@@ -97,7 +98,7 @@ def build_discriminator(image_shape=(28, 28, 1), *, units=(1024, 512, 256), alph
     for i, n in enumerate(units):
         init = keras.initializers.RandomNormal(stddev=0.02) if i == 0 and first_init == "deck" else "glorot_uniform"
         body += _dense_block(n, activation="leaky_relu", alpha=alpha, dropout=dropout, init=init)
-    body.append(layers.Dense(1, activation=output_activation))
+    body.append(layers.Dense(1, activation=output_activation, dtype="float32"))  # scores in float32, always
     return _assemble(inputs, body, name)
 
 
@@ -144,14 +145,46 @@ def build_dcgan_discriminator(image_shape=(28, 28, 1), *, filters=(16, 32, 64, 1
         if i > 0:
             model.add(layers.BatchNormalization(momentum=bn_momentum))
     model.add(layers.Flatten())
-    model.add(layers.Dense(1, activation=output_activation))
+    model.add(layers.Dense(1, activation=output_activation, dtype="float32"))  # scores in float32, always
     return model
+
+
+@contextlib.contextmanager
+def dtype_policy(policy: str):
+    """Layers made inside take the Keras dtype policy `policy` (float32, mixed_bfloat16 or
+    mixed_float16: variables in float32, computations in the second type)."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def is_plain(model: keras.Model) -> bool:
+    """Whether `model` can be saved as it is: uncompiled, and in float32 throughout."""
+    return not getattr(model, "compiled", False) and all(
+        getattr(layer, "dtype_policy", None) is None or layer.dtype_policy.name == "float32"
+        for layer in model._flatten_layers(include_self=True))
 
 
 def uncompiled_copy(model: keras.Model) -> keras.Model:
     """A new model of `model`'s architecture and weights without its compile state (optimizer, loss),
-    which a saved file would otherwise name: Keras alone cannot load a file that names our classes."""
-    return _rebuilt(model, model.get_config())
+    which a saved file would otherwise name: Keras alone cannot load a file that names our classes.
+    Every layer of the copy computes in float32: a generator trained in mixed precision is saved as
+    one that loads and samples in float32 (its variables were float32 all along)."""
+    return _rebuilt(model, _float32(model.get_config()))
+
+
+def _float32(config):
+    """`config` with every dtype policy replaced by float32."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and isinstance(config.get("config"), dict):
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return {k: _float32(v) for k, v in config.items()}
+    if isinstance(config, list):
+        return [_float32(v) for v in config]
+    return config
 
 
 def with_output_activation(model: keras.Model, activation: str | None) -> keras.Model:
@@ -163,7 +196,7 @@ def with_output_activation(model: keras.Model, activation: str | None) -> keras.
     if "activation" not in layer["config"]:
         raise ValueError(f"the last layer of {model.name} ({last}) has no activation to set")
     layer["config"]["activation"] = activation or "linear"
-    return _rebuilt(model, config)
+    return _rebuilt(model, _float32(config))
 
 
 def _rebuilt(model: keras.Model, config: dict) -> keras.Model:

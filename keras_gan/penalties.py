@@ -43,7 +43,7 @@ def gradient_penalty(critic, real, fake, labels=None, *, seed=None, weight: floa
     x_hat = alpha * real + (1.0 - alpha) * fake
     with tf.GradientTape() as tape:
         tape.watch(x_hat)
-        scores = critic(x_hat if labels is None else [x_hat, labels], training=True)
+        scores = ops.cast(critic(x_hat if labels is None else [x_hat, labels], training=True), "float32")
     grads = tape.gradient(scores, x_hat)
     axes = list(range(1, len(grads.shape)))
     # The epsilon keeps the square root differentiable at a zero gradient.

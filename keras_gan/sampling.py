@@ -76,7 +76,7 @@ def decode(model, noise: np.ndarray, labels=None) -> np.ndarray:
     out = []
     for i in range(0, num, BATCH):
         x = noise[i:i + BATCH] if classes is None else [noise[i:i + BATCH], rows[i:i + BATCH]]
-        out.append(np.asarray(model(x, training=False)))
+        out.append(np.asarray(model(x, training=False), np.float32))
     return np.concatenate(out)
 
 

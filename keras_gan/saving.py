@@ -19,8 +19,8 @@ from keras_gan.files import atomic_path
 
 
 def save_network(model, path: str) -> None:
-    """Saves `model` as a plain `.keras` file, atomically, without its compile state."""
-    if getattr(model, "compiled", False):
+    """Saves `model` as a plain `.keras` file, atomically, without its compile state, in float32."""
+    if not networks.is_plain(model):
         model = networks.uncompiled_copy(model)
     with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
