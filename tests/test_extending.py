@@ -179,3 +179,23 @@ def test_metric_names_and_keys_are_checked(toy_metric):
     with pytest.raises(ValueError, match=r"metric 'sloppy' returned keys it does not declare: \['extra'\]"):
         registry.compute([sloppy], registry.Inputs(images, images))
     assert registry.compute([registry.METRICS["mean_gap"]], registry.Inputs(images, images + 0.5)) == {"mean_gap": 0.5}
+
+
+def test_the_python_api_of_the_readme(idx_dir, use_classifier, tmp_path):
+    config = keras_gan.TrainConfig(model="cgan", dataset="mnist", data_dir=idx_dir, epochs=1, batch_size=32,
+                                   steps_per_epoch=2, output_dir=str(tmp_path / "cgan"))
+    history = keras_gan.fit(config, log=lambda *_: None)
+    assert len(history["d_loss"]) == 2
+    g = keras_gan.load_generator(str(tmp_path / "cgan" / rundir.GENERATOR))
+    assert (g.noise, g.image_shape, g.num_classes, g.config) == ("normal", (28, 28, 1), 10, config)
+    images = g.sample(12, seed=0)
+    assert images.shape == (12, 28, 28, 1) and images.dtype == np.float32
+    # sample() draws each class in turn from the run's noise distribution, with the seed given.
+    noise = sampling.make_noise(np.random.default_rng(0), 12, 100, "normal")
+    np.testing.assert_array_equal(images, g.decode(noise, np.arange(12) % 10))
+    assert g.decode(g.noise_for(3, seed=1), labels=[3] * 3).shape == (3, 28, 28, 1)
+    scores = keras_gan.score_generator(str(tmp_path / "cgan" / rundir.GENERATOR), "mnist", data_dir=idx_dir,
+                                       num_samples=30, seed=0, metrics=["fid"], log=lambda *_: None)
+    assert set(scores) == {"real_samples", "generated_samples", "feature_network", "fid"}
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        keras_gan.nothing  # noqa: B018
