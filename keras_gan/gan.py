@@ -51,8 +51,8 @@ class PenalizedCritic(keras.Model):
         loss = super().compute_loss(x, y, y_pred, sample_weight, training)
         images, labels = (x[0], x[1]) if isinstance(x, (list, tuple)) else (x, None)
         n = keras.ops.shape(images)[0] // 2
-        return loss + self.penalty(self.network, images[:n], images[n:],
-                                   None if labels is None else labels[:n], seed=self.seed_generator)
+        return loss + losses.per_replica(self.penalty(self.network, images[:n], images[n:],
+                                                      None if labels is None else labels[:n], seed=self.seed_generator))
 
 
 class GAN:

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from keras_gan.settings import Setting
@@ -147,6 +148,15 @@ register(Loss("least_squares", least_squares))
 register(Loss("wasserstein", wasserstein, real_label=False))
 
 
+def per_replica(value):
+    """`value` divided by the number of replicas training in sync (1 without tf.distribute). Keras sums
+    the replicas' gradients and multiplies the loss it reports back; it divides by the replicas only
+    the losses it reduces itself from per-sample values, so a loss that is already a mean, as these
+    are, divides itself."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return value if replicas == 1 else value / replicas
+
+
 class _ContractLoss(keras.losses.Loss):
     """A Keras loss around the contract function named `loss` (saved by name in its config)."""
 
@@ -169,7 +179,7 @@ class DiscriminatorLoss(_ContractLoss):
 
     def call(self, y_true, y_pred):
         n = ops.shape(y_pred)[0] // 2
-        return self.loss_fn(y_pred[:n], y_pred[n:], y_true[:n]).d_loss
+        return per_replica(self.loss_fn(y_pred[:n], y_pred[n:], y_true[:n]).d_loss)
 
 
 @keras.saving.register_keras_serializable(package="keras_gan")
@@ -179,7 +189,7 @@ class GeneratorLoss(_ContractLoss):
     default_name = "g_loss"
 
     def call(self, y_true, y_pred):
-        return self.loss_fn(None, y_pred).g_loss
+        return per_replica(self.loss_fn(None, y_pred).g_loss)
 
 
 def as_keras_losses(name: str, **settings) -> tuple[keras.losses.Loss, keras.losses.Loss]:
