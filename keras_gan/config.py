@@ -18,6 +18,7 @@ from keras_gan.metrics import registry as metrics
 
 NOISE_KINDS = ("uniform", "normal")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+STRATEGIES = ("default", "mirrored", "multi_worker")
 CGAN_LAYOUTS = ("concat", "paper")
 PRESET = " (default: the model's preset)"
 # Values for what a preset leaves unset.
@@ -63,6 +64,9 @@ class TrainConfig:
     dcgan_filters: int = _field(128, "dcgan: filters of the generator's first convolution.")
     cgan_layout: str = _field("concat", "cgan: concat (z and y concatenated first) or paper (z->200, y->1000).")
     seed: int = _field(0, "Seed of weights, noise, dropout and shuffling.")
+    strategy: str = _field("default", "default (one device), mirrored (every local GPU, or --cpu_replicas logical "
+                           "CPU devices) or multi_worker (a cluster from TF_CONFIG); --batch_size is the global batch.")
+    cpu_replicas: int = _field(0, "mirrored on a CPU: split it into N logical devices (to test several devices).")
     precision: str = _field("float32", "float32 (the deck's arithmetic), mixed_bfloat16 or mixed_float16 (Keras dtype "
                             "policies: float32 variables; D's scores and every loss in float32; loss scaling for "
                             "float16). Saved generators compute in float32.")
@@ -153,6 +157,10 @@ class TrainConfig:
         need(not (smoothing_given and self.label_smoothing != 1 and not preset.uses_label_smoothing),
              f"--label_smoothing does not apply to --model={self.model}: its {preset.loss} loss has no "
              f"real-image label. Received: label_smoothing={self.label_smoothing}")
+        need(self.strategy in STRATEGIES,
+             f"--strategy must be one of {', '.join(STRATEGIES)}. Received: strategy={self.strategy!r}")
+        need(self.cpu_replicas >= 0 and (self.cpu_replicas == 0 or self.strategy == "mirrored"),
+             f"--cpu_replicas applies to --strategy=mirrored and must be >= 0. Received: cpu_replicas={self.cpu_replicas}")
         need(self.precision in PRECISIONS,
              f"--precision must be one of {', '.join(PRECISIONS)}. Received: precision={self.precision!r}")
         need(self.cgan_layout in CGAN_LAYOUTS,

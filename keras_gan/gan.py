@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gan import losses, networks, penalties, sampling
+from keras_gan import distribute, losses, networks, penalties, sampling
 from keras_gan.optimizers import FusedAdam
 
 
@@ -145,11 +145,17 @@ class GAN:
         For a conditional GAN, `labels` are the real images' classes and `fake_labels` those G is
         asked for (integers)."""
         self._check_labels(labels, fake_labels)
-        d_targets, _ = self._targets(int(real.shape[0]))
+        n = int(real.shape[0])
+        d_targets, _ = self._targets(n)
         x = (self._generate(real, noise, labels, fake_labels) if self.conditional
              else self._generate(real, noise))
         self.discriminator.trainable = True
-        return float(self.discriminator.train_on_batch(x, d_targets))
+        replicas = self.discriminator.distribute_strategy.num_replicas_in_sync
+        if replicas > 1:  # each replica's shard: its real images, then as many fakes
+            order = distribute.interleaved(n, replicas)
+            x = [tf.gather(v, order) for v in x] if self.conditional else tf.gather(x, order)
+            d_targets = tf.gather(d_targets, order)
+        return distribute.train_on_batch(self.discriminator, x, d_targets)
 
     def generator_step(self, noise, labels=None) -> float:
         """One G update through the combined model with D frozen; returns G's loss."""
@@ -157,7 +163,7 @@ class GAN:
         _, g_targets = self._targets(int(noise.shape[0]))
         self.discriminator.trainable = False
         x = [noise, sampling.one_hot(labels, self.num_classes)] if self.conditional else noise
-        return float(self.combined.train_on_batch(x, g_targets))
+        return distribute.train_on_batch(self.combined, x, g_targets)
 
     def train_step(self, real, noise_d, noise_g, labels=None, fake_labels=None,
                    g_labels=None) -> tuple[float, float]:

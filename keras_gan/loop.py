@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 from keras_gan import callbacks as side_outputs
-from keras_gan import checkpoint, data, losses, networks, penalties, presets, rundir
+from keras_gan import checkpoint, data, distribute, losses, networks, penalties, presets, rundir
 from keras_gan.config import TrainConfig, resumable
 from keras_gan.errors import ConfigError, DivergenceError, RunFileError
 from keras_gan.gan import GAN
@@ -170,18 +170,26 @@ def _restore(run: Run, folder: str) -> int:
 
 def _fit(config: TrainConfig, resume: bool, log, extra) -> dict:
     preset = presets.get(config.model)
+    strategy = distribute.make_strategy(config.strategy, config.cpu_replicas)  # before TensorFlow's runtime starts
+    if config.batch_size % strategy.num_replicas_in_sync:
+        raise ConfigError(f"--batch_size={config.batch_size} does not split evenly across the "
+                          f"{strategy.num_replicas_in_sync} replicas of --strategy={config.strategy}.")
     _check_folder(config, resume)
     folder = config.run_dir
     spec = data.get_spec(config.dataset)
     arrays = data.load_arrays(config.dataset, config.data_dir)
     steps = _steps_per_epoch(config, arrays)
     per_step = f"{config.n_critic} D updates and 1 G update" if config.n_critic > 1 else "batch"
+    replicas = "" if strategy.num_replicas_in_sync == 1 else f" on {strategy.num_replicas_in_sync} replicas"
     log(f"{config.dataset}: {len(arrays.x_train)} training images from {arrays.source}; {config.model} "
-        f"({preset.summary}); {steps} steps ({per_step} of {config.batch_size}) per epoch; writing to {folder}")
+        f"({preset.summary}); {steps} steps ({per_step} of {config.batch_size}{replicas}) per epoch; "
+        f"writing to {folder}")
 
     keras.utils.set_random_seed(config.seed)
     num_classes = len(spec.class_names)
-    run = Run(config, preset, build_gan(config, spec.image_shape, num_classes), arrays, spec.image_shape, steps,
+    with strategy.scope():
+        gan = build_gan(config, spec.image_shape, num_classes)
+    run = Run(config, preset, gan, arrays, spec.image_shape, steps,
               {"d_loss": [], "g_loss": [], "epochs": []}, log, fixed_noise(config),
               fixed_labels(config, num_classes) if preset.conditional else None)
     start = _restore(run, folder) if resume else 1

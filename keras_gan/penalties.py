@@ -38,7 +38,13 @@ def gradient_penalty(critic, real, fake, labels=None, *, seed=None, weight: floa
     """
     n = ops.shape(real)[0]
     if alpha is None:
-        alpha = keras.random.uniform((n,), seed=seed)
+        # Under tf.distribute every replica draws the global batch's coefficients from the same seed and
+        # takes its own slice, so that R replicas use the coefficients one device would.
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync if context else 1
+        alpha = keras.random.uniform((n * replicas,), seed=seed)
+        if replicas > 1:
+            alpha = alpha[context.replica_id_in_sync_group * n:(context.replica_id_in_sync_group + 1) * n]
     alpha = ops.reshape(ops.cast(alpha, real.dtype), (-1,) + (1,) * (len(real.shape) - 1))
     x_hat = alpha * real + (1.0 - alpha) * fake
     with tf.GradientTape() as tape:

@@ -1,8 +1,7 @@
-"""Training under tf.distribute: the package's losses scale themselves per replica, so a step under
-MirroredStrategy on two logical CPU devices moves the weights as one device does.
+"""Training under tf.distribute on two logical CPU devices (--strategy=mirrored --cpu_replicas=2).
 
-Logical devices can only be made before TensorFlow starts its runtime, so the check runs in a new
-process (the script below), which compares both in one run.
+Logical devices can only be made before TensorFlow starts its runtime, so each check runs in a new
+process, which trains on one device and on two in the same run and prints what the test compares.
 """
 
 import json
@@ -11,51 +10,126 @@ import subprocess
 import sys
 import textwrap
 
-SCRIPT = textwrap.dedent("""
-    import json, os
-    import tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    import keras, numpy as np
+import pytest
+
+from keras_gan.config import TrainConfig
+from keras_gan.errors import ConfigError
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+
+
+def run_script(code: str, timeout: int = 540) -> dict:
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=timeout, env=ENV, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.split("RESULT", 1)[1])
+
+
+STEP = """
+    import json
+    from keras_gan import distribute
+    distribute.configure_cpu_replicas(2)
+    import keras, numpy as np, tensorflow as tf
     from keras_gan import networks
     from keras_gan.gan import GAN
 
     def run(strategy, penalty):
         keras.utils.set_random_seed(0)
         with strategy.scope():
-            g = networks.build_generator()
-            d = networks.build_discriminator(dropout=0.0)
             loss = "wasserstein" if penalty == "gradient_penalty" else "non_saturating"
-            gan = GAN(g, d, loss=loss, penalty=penalty, label_smoothing=0.9 if loss != "wasserstein" else 1.0,
+            gan = GAN(networks.build_generator(batch_norm=True), networks.build_discriminator(dropout=0.0),
+                      loss=loss, penalty=penalty, label_smoothing=0.9 if loss != "wasserstein" else 1.0,
                       d_optimizer=keras.optimizers.SGD(0.05), g_optimizer=keras.optimizers.SGD(0.05))
         rng = np.random.default_rng(1)
         real = rng.uniform(-1, 1, (16, 784)).astype("float32")
         z1, z2 = (rng.uniform(-1, 1, (16, 10)).astype("float32") for _ in range(2))
+        d0, g0 = [w.numpy() for w in gan.network.weights], [w.numpy() for w in gan.generator.weights]
         d_loss = gan.discriminator_step(real, z1)
+        d1, g1 = [w.numpy() for w in gan.network.weights], [w.numpy() for w in gan.generator.weights]
         g_loss = gan.generator_step(z2)
-        return d_loss, g_loss, [w.numpy() for w in d.weights], [w.numpy() for w in g.weights]
+        d2, g2 = [w.numpy() for w in gan.network.weights], [w.numpy() for w in gan.generator.weights]
+        same = lambda a, b: all(np.array_equal(x, y) for x, y in zip(a, b))
+        return {"losses": [d_loss, g_loss], "d_step_left_g": same(g0, g1), "g_step_left_d": same(d1, d2),
+                "d_moved": not same(d0, d1), "g_moved": not same(g1, g2), "weights": d2 + g2}
 
     out = {}
     for penalty in ("none", "gradient_penalty"):
         one = run(tf.distribute.get_strategy(), penalty)
-        two = run(tf.distribute.MirroredStrategy(["/CPU:0", "/CPU:1"]), penalty)
-        out[penalty] = {
-            "losses": [one[0], one[1], two[0], two[1]],
-            "d_gap": float(max(np.abs(a - b).max() for a, b in zip(one[2], two[2]))),
-            "g_gap": float(max(np.abs(a - b).max() for a, b in zip(one[3], two[3]))),
-        }
+        two = run(distribute.make_strategy("mirrored", 2), penalty)
+        gap = max(float(np.abs(a - b).max()) for a, b in zip(one.pop("weights"), two.pop("weights")))
+        out[penalty] = {"one": one, "two": two, "gap": gap}
     print("RESULT", json.dumps(out))
-""")
+"""
 
 
-def test_a_mirrored_step_moves_the_weights_as_one_device_does(tmp_path):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.split("RESULT", 1)[1])
+def test_a_mirrored_step_moves_the_weights_as_one_device_does():
+    """Plain SGD, so that a doubled gradient would show; BatchNorm in G; with and without the gradient
+    penalty. Each replica trains on its half of the global batch (D's: its real images then as many
+    fakes), the losses divide themselves by the replicas, BatchNorm is synchronized and the penalty's
+    coefficients are the global batch's: the weights end where one device puts them, and each step
+    moves only its own model."""
+    result = run_script(STEP)
     for penalty, r in result.items():
-        d_one, g_one, d_two, g_two = r["losses"]
-        # Each replica sees the whole batch here (train_on_batch with plain arrays): the reported
-        # losses and the summed gradients equal one device's only if each replica's loss is divided by two.
-        assert abs(d_one - d_two) < 1e-5 * max(1, abs(d_one)) and abs(g_one - g_two) < 1e-5 * max(1, abs(g_one)), penalty
-        assert r["d_gap"] < 1e-6 and r["g_gap"] < 1e-6, (penalty, r)
+        one, two = r["one"], r["two"]
+        assert one["losses"] == pytest.approx(two["losses"], rel=1e-5, abs=1e-6), penalty
+        assert r["gap"] < 1e-5, (penalty, r["gap"])
+        for side in (one, two):
+            assert side["d_step_left_g"] and side["g_step_left_d"] and side["d_moved"] and side["g_moved"], penalty
+
+
+FAMILY = """
+    import json, os, sys, tempfile
+    from keras_gan import distribute
+    distribute.configure_cpu_replicas(2)
+    import numpy as np
+    from keras_gan import checkpoint, loop, presets, train
+    from keras_gan.config import TrainConfig
+    from tests.conftest import write_idx_dataset
+
+    folder = tempfile.mkdtemp()
+    write_idx_dataset(folder)
+    out = {}
+    for model in presets.PRESETS:
+        runs = {}
+        for strategy in (("default", "mirrored") if model in ("wgan", "wgan_gp", "vanilla_bn") else ("mirrored",)):
+            config = TrainConfig(model=model, dataset="mnist", data_dir=folder, epochs=1, batch_size=16,
+                                 steps_per_epoch=2, output_dir=os.path.join(folder, model + strategy), strategy=strategy,
+                                 cpu_replicas=2 if strategy == "mirrored" else 0, dcgan_filters=16, tensorboard=False)
+            history = loop.fit(config, log=lambda *_: None)
+            gan = train.build_gan(config, (28, 28, 1), 10)
+            gan.set_state(checkpoint.load(config.run_dir)[0])
+            runs[strategy] = {"d": history["d_loss"], "g": history["g_loss"],
+                              "d_updates": int(gan.discriminator.optimizer.iterations.numpy()), "n_critic": config.n_critic}
+        out[model] = runs
+    print("RESULT", json.dumps(out))
+"""
+
+
+def test_every_preset_trains_an_epoch_on_two_devices():
+    """Every preset trains under mirrored; those without Dropout (whose masks each replica draws for
+    itself) give one device's losses, n_critic D updates per G update included."""
+    result = run_script(FAMILY)
+    for model, runs in result.items():
+        two = runs["mirrored"]
+        assert len(two["d"]) == 2 and all(abs(v) < 1e6 for v in two["d"] + two["g"]), model
+        assert two["d_updates"] == 2 * two["n_critic"], model
+        if "default" in runs:
+            assert two["d"] == pytest.approx(runs["default"]["d"], rel=1e-4, abs=1e-5), model
+            assert two["g"] == pytest.approx(runs["default"]["g"], rel=1e-4, abs=1e-5), model
+
+
+def test_the_command_splits_the_cpu_itself(idx_dir, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "keras_gan.train", "--model=wgan_gp", "--dataset=mnist",
+                           f"--data_dir={idx_dir}", "--epochs=1", "--steps_per_epoch=2", "--strategy=mirrored",
+                           "--cpu_replicas=2", f"--output_dir={tmp_path / 'run'}"],
+                          capture_output=True, text=True, timeout=300, env=ENV)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "(5 D updates and 1 G update of 64 on 2 replicas)" in done.stdout
+    assert (tmp_path / "run" / "checkpoint.npz").is_file()
+
+
+def test_bad_strategy_settings():
+    with pytest.raises(ConfigError, match="--strategy must be one of default, mirrored, multi_worker"):
+        TrainConfig(strategy="tpu")
+    with pytest.raises(ConfigError, match="--cpu_replicas applies to --strategy=mirrored"):
+        TrainConfig(cpu_replicas=2)
