@@ -2,8 +2,6 @@
 
     python -m keras_gan.train --strategy=mirrored                       # every local GPU
     python -m keras_gan.train --strategy=mirrored --cpu_replicas=2      # two logical CPU devices (tests)
-    TF_CONFIG='{"cluster": {"worker": ["host1:2222", "host2:2222"]}, "task": {"type": "worker", "index": 0}}' \\
-        python -m keras_gan.train --strategy=multi_worker               # one process per machine
 
 The models, optimizers and the combined model are built inside the strategy's scope. Keras's
 `train_on_batch` with plain arrays runs the whole batch on every replica, so `train_on_batch` here
@@ -14,9 +12,6 @@ losses divide themselves by the number of replicas (keras_gan/losses.py) and Bat
 synchronized (keras_gan/networks.py), so a step on R replicas moves the weights as one device does
 on the same global batch.
 """
-
-import json
-import os
 
 import numpy as np
 import tensorflow as tf
@@ -44,10 +39,9 @@ def make_strategy(strategy: str, cpu_replicas: int = 0) -> tf.distribute.Strateg
     if strategy == "default":
         return tf.distribute.get_strategy()
     if strategy == "multi_worker":
-        if not os.environ.get("TF_CONFIG"):
-            raise ConfigError("--strategy=multi_worker reads the cluster from TF_CONFIG, which is not set "
-                              "(README, Scaling, has an example).")
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        # Several processes would each write the run folder: only the chief may, which is not written yet.
+        raise ConfigError("--strategy=multi_worker is not available yet (one process per machine needs a chief "
+                          "that alone writes the run folder); use --strategy=mirrored on one machine.")
     if cpu_replicas:
         configure_cpu_replicas(cpu_replicas)
         # Logical CPU devices reduce through one device: TensorFlow's collective ops between them were seen
@@ -56,17 +50,6 @@ def make_strategy(strategy: str, cpu_replicas: int = 0) -> tf.distribute.Strateg
                                               cross_device_ops=tf.distribute.ReductionToOneDevice())
     gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
     return tf.distribute.MirroredStrategy(gpus or ["/CPU:0"])
-
-
-def is_chief() -> bool:
-    """Whether this process writes the run folder: always, but for the non-chief workers of a cluster."""
-    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    task = config.get("task", {})
-    if not task:
-        return True
-    if task.get("type") == "chief":
-        return True
-    return task.get("type") == "worker" and task.get("index", 0) == 0 and "chief" not in config.get("cluster", {})
 
 
 def interleaved(n: int, replicas: int) -> np.ndarray:
