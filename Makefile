@@ -27,7 +27,7 @@ data:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q dataset-fashion-mnist; }
 
 test: install data
-	$(PYTHON) -m pytest tests
+	$(PYTHON) -m pytest -n 2 tests
 
 # Re-running resumes an interrupted run (or finds it finished).
 train: install data
