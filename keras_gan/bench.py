@@ -13,7 +13,7 @@ import_tensorflow_quietly()
 
 from absl import flags  # noqa: E402
 
-from keras_gan.benchmark import benchmark, memory_per_epoch, run_all, step_flops, step_matmuls  # noqa: E402,F401
+from keras_gan.benchmark import run_all  # noqa: E402
 
 
 def define_flags() -> flags.FlagValues:

@@ -25,7 +25,7 @@ from absl import flags  # noqa: E402
 from keras_gan import rundir, scoring  # noqa: E402
 from keras_gan.errors import ConfigError  # noqa: E402
 from keras_gan.metrics import features, registry  # noqa: E402
-from keras_gan.scoring import Evaluator, default_metrics, score, score_generator  # noqa: E402,F401
+from keras_gan.scoring import default_metrics  # noqa: E402
 
 
 def define_flags() -> flags.FlagValues:

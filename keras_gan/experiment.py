@@ -24,7 +24,7 @@ import os  # noqa: E402
 from absl import flags  # noqa: E402
 
 from keras_gan.report import write_report  # noqa: E402
-from keras_gan.runner import finished_epochs, load_experiments, parse_seeds, run, sessions  # noqa: E402,F401
+from keras_gan.runner import load_experiments, run  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)

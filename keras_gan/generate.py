@@ -22,7 +22,7 @@ import_tensorflow_quietly()
 
 from absl import flags  # noqa: E402
 
-from keras_gan.sampling import SampleRequest, generate, image_shape_for, sample_to_files  # noqa: E402,F401
+from keras_gan.sampling import SampleRequest, sample_to_files  # noqa: E402
 
 
 def define_flags() -> flags.FlagValues:

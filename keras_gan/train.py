@@ -27,7 +27,7 @@ from absl import flags  # noqa: E402
 from keras_gan import checkpoint, config, rundir  # noqa: E402
 from keras_gan.config import TrainConfig  # noqa: E402
 from keras_gan.errors import KerasGanError  # noqa: E402
-from keras_gan.loop import build_gan, fit as train  # noqa: E402,F401  (the library call, by its old name)
+from keras_gan.loop import fit  # noqa: E402
 
 DEFINE = {str: flags.DEFINE_string, int: flags.DEFINE_integer, float: flags.DEFINE_float, bool: flags.DEFINE_boolean}
 
@@ -59,7 +59,7 @@ def _body(fv) -> int:
         print(run_config.to_json(with_folder=True))
         return 0
     try:
-        train(run_config, resume=fv.resume)
+        fit(run_config, resume=fv.resume)
     except KeyboardInterrupt as e:
         try:
             saved = checkpoint.load_meta(run_config.run_dir)

@@ -1,4 +1,4 @@
-from keras_gan import bench, benchmark
+from keras_gan import benchmark
 
 
 def test_step_flops_by_hand():
@@ -11,19 +11,19 @@ def test_step_flops_by_hand():
     G step: G forward + D forward + D input grads + G weight grads + G input grads past layer 1
     = 1,460,736 + 1,458,432 + 1,458,432 + 1,460,736 + (1,460,736 - 2,560) = 7,296,512.
     """
-    assert bench.step_flops(128) == 2 * (8_605_696 + 7_296_512) * 128
-    assert bench.step_flops(1) * 128 == bench.step_flops(128)
+    assert benchmark.step_flops(128) == 2 * (8_605_696 + 7_296_512) * 128
+    assert benchmark.step_flops(1) * 128 == benchmark.step_flops(128)
 
 
 def test_matmul_shapes_chain():
-    shapes = dict.fromkeys(name for name, _ in bench.step_matmuls(4))
+    shapes = dict.fromkeys(name for name, _ in benchmark.step_matmuls(4))
     assert len(shapes) == 9
-    forward = [mkn for name, mkn in bench.step_matmuls(4) if name == "D step: D forward"]
+    forward = [mkn for name, mkn in benchmark.step_matmuls(4) if name == "D step: D forward"]
     assert forward == [(8, 784, 1024), (8, 1024, 512), (8, 512, 256), (8, 256, 1)]
 
 
 def test_bench_runs(capsys):
-    result = bench.benchmark(steps=1, rounds=1, batch=16, device="/CPU:0")
+    result = benchmark.benchmark(steps=1, rounds=1, batch=16, device="/CPU:0")
     assert set(result["images_per_second"]) == {"literal", "literal, quiet", "plain", "keras_gan"}
     assert all(v > 0 for v in result["images_per_second"].values())
     assert result["floor_images_per_second"] > 0
@@ -31,7 +31,7 @@ def test_bench_runs(capsys):
 
 
 def test_memory_per_epoch(idx_dir):
-    rss = bench.memory_per_epoch(epochs=2, steps=2, data_dir=idx_dir)
+    rss = benchmark.memory_per_epoch(epochs=2, steps=2, data_dir=idx_dir)
     assert len(rss) == 2 and all(r > 50 for r in rss)
 
 

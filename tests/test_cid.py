@@ -8,7 +8,7 @@ import pytest
 from scipy.spatial.distance import cdist
 from scipy.stats import ks_2samp
 
-from keras_gan import data, evaluate, rundir, scoring, train
+from keras_gan import data, evaluate, loop, rundir, scoring
 from keras_gan.config import TrainConfig
 from keras_gan.metrics import cid, registry
 from tests.conftest import fake_images
@@ -108,7 +108,7 @@ def test_cid_through_the_evaluate_command_and_in_training(idx_dir, use_classifie
     # --eval_metrics=cid during training: its terms in evals.csv, the threshold computed once.
     config = TrainConfig(dataset="mnist", data_dir=idx_dir, output_dir=str(tmp_path / "run"), epochs=2, batch_size=32,
                          steps_per_epoch=2, eval_every=1, eval_samples=40, eval_metrics="cid,fid")
-    history = train.train(config, log=lambda *_: None)
+    history = loop.fit(config, log=lambda *_: None)
     assert all({"cid", "creativity", "inheritance", "diversity", "memorised"} <= set(e) for e in history["evals"])
     assert history["evals"][0]["cid_threshold"] == history["evals"][1]["cid_threshold"]
 
@@ -116,7 +116,7 @@ def test_cid_through_the_evaluate_command_and_in_training(idx_dir, use_classifie
 def test_a_generators_scores_and_the_figure(idx_dir, use_classifier, tmp_path):
     config = TrainConfig(dataset="mnist", data_dir=idx_dir, output_dir=str(tmp_path / "run"), epochs=1, batch_size=32,
                          steps_per_epoch=2)
-    train.train(config, log=lambda *_: None)
+    loop.fit(config, log=lambda *_: None)
     scores = scoring.score_generator(str(tmp_path / "run" / rundir.GENERATOR), "mnist", data_dir=idx_dir,
                                      num_samples=50, seed=0, log=lambda *_: None,
                                      figure=str(tmp_path / "run" / rundir.NEAREST))

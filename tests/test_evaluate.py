@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gan import data, evaluate, scoring, train
+from keras_gan import data, evaluate, loop, scoring
 from keras_gan.config import TrainConfig
 from keras_gan.errors import ModelFileError
 from keras_gan.metrics import features
@@ -97,12 +97,12 @@ def test_score_flags_a_collapsed_generator():
     real = rng.uniform(-1, 1, (200, 4, 4, 1)) * 0.1 + np.linspace(-0.9, 0.9, 200)[:, None, None, None]
     good = real[rng.permutation(200)] + rng.normal(0, 0.01, real.shape)
     collapsed = np.repeat(real[:1], 200, axis=0)
-    s_good = evaluate.score(real, good, LabelNetwork(), real_labels=np.zeros(200, int) + 1)
-    s_bad = evaluate.score(real, collapsed, LabelNetwork())
+    s_good = scoring.score(real, good, LabelNetwork(), real_labels=np.zeros(200, int) + 1)
+    s_bad = scoring.score(real, collapsed, LabelNetwork())
     assert s_good["classes_covered"] == 10 and s_bad["classes_covered"] == 1
     assert s_bad["fid"] > 10 * s_good["fid"] and s_bad["recall"] < 0.05 < s_good["recall"]
     assert s_bad["likeness"] < 0.1 < s_good["likeness"]
-    assert evaluate.score(real, good, LabelNetwork(), metrics=["fid"]).keys() == {"fid"}
+    assert scoring.score(real, good, LabelNetwork(), metrics=["fid"]).keys() == {"fid"}
 
 
 def test_evaluate_the_test_split(idx_dir, use_classifier, tmp_path, capsys):
@@ -136,7 +136,7 @@ def test_evaluate_the_test_split(idx_dir, use_classifier, tmp_path, capsys):
 
 def test_evaluate_a_conditional_generator_and_an_array(idx_dir, use_classifier, tmp_path, capsys):
     run = tmp_path / "cgan"
-    train.train(TrainConfig(model="cgan", dataset="mnist", data_dir=idx_dir, output_dir=str(run), epochs=1,
+    loop.fit(TrainConfig(model="cgan", dataset="mnist", data_dir=idx_dir, output_dir=str(run), epochs=1,
                             batch_size=32, steps_per_epoch=2), log=lambda *_: None)
     assert evaluate.main(["evaluate", f"--generator={run / 'generator.keras'}", "--num_samples=40",
                           "--metrics=fid,modes"]) == 0
@@ -175,7 +175,7 @@ def test_images_out_of_range(idx_dir, use_classifier, tmp_path, capsys):
 def test_eval_every_records_scores_and_keeps_the_best_generator(idx_dir, use_classifier, tmp_path):
     config = TrainConfig(dataset="mnist", data_dir=idx_dir, output_dir=str(tmp_path / "run"), epochs=3,
                          batch_size=32, steps_per_epoch=3, eval_every=2, eval_samples=40)
-    history = train.train(config, log=lambda *_: None)
+    history = loop.fit(config, log=lambda *_: None)
     evals = history["evals"]
     assert [e["epoch"] for e in evals] == [2, 3]  # every 2 epochs, and the last
     assert all(e["kid_std"] > 0 for e in evals)  # subsets smaller than the set, so they differ
@@ -194,7 +194,7 @@ def test_eval_every_records_scores_and_keeps_the_best_generator(idx_dir, use_cla
     for key in ("fid", "kid", "classes_covered"):
         assert last[key] == pytest.approx(evals[-1][key], rel=1e-6) and kept[key] == pytest.approx(best[key], rel=1e-6)
     # Resuming keeps the scores so far and adds the new ones.
-    resumed = train.train(dataclasses.replace(config, epochs=4), resume=True, log=lambda *_: None)
+    resumed = loop.fit(dataclasses.replace(config, epochs=4), resume=True, log=lambda *_: None)
     assert [e["epoch"] for e in resumed["evals"]] == [2, 3, 4]
     assert resumed["evals"][:2] == evals
 

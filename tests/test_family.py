@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gan import checkpoint, generate, presets, saving, train
+from keras_gan import checkpoint, loop, presets, sampling, saving, train
 from keras_gan.config import TrainConfig
 from keras_gan.errors import ConfigError
 from keras_gan.gan import GAN, PenalizedCritic
@@ -51,7 +51,7 @@ FAMILY = list(presets.PRESETS)
 def build(model, **kw):
     keras.utils.set_random_seed(0)
     config = TrainConfig(model=model, dataset="fashion_mnist", **kw)
-    return config, train.build_gan(config, (28, 28, 1), 10)
+    return config, loop.build_gan(config, (28, 28, 1), 10)
 
 
 def batch(gan, n=16, seed=0):
@@ -241,10 +241,10 @@ def small(model, idx_dir, out, **kw):
 @pytest.mark.parametrize("model", FAMILY)
 def test_one_epoch_end_to_end_and_the_saved_generator_round_trips(model, idx_dir, tmp_path):
     config = small(model, idx_dir, tmp_path / model)
-    history = train.train(config, log=lambda *_: None)
+    history = loop.fit(config, log=lambda *_: None)
     assert len(history["d_loss"]) == 2 and np.all(np.isfinite(history["d_loss"] + history["g_loss"]))
     state, _ = checkpoint.load(str(tmp_path / model))
-    gan = train.build_gan(config, (28, 28, 1), 10)
+    gan = loop.build_gan(config, (28, 28, 1), 10)
     gan.set_state(state)
     # The optimizers counted n_critic D updates per G update.
     d_iterations = int(gan.discriminator.optimizer.iterations.numpy())
@@ -253,8 +253,8 @@ def test_one_epoch_end_to_end_and_the_saved_generator_round_trips(model, idx_dir
     loaded = saving.load_generator_model(str(tmp_path / model / "generator.keras"))
     n = 5
     labels = np.arange(n) if gan.conditional else None
-    np.testing.assert_array_equal(generate.generate(loaded, n, 0, config.noise, labels),
-                                  generate.generate(gan.generator, n, 0, config.noise, labels))
+    np.testing.assert_array_equal(sampling.generate(loaded, n, 0, config.noise, labels),
+                                  sampling.generate(gan.generator, n, 0, config.noise, labels))
     assert (tmp_path / model / "samples" / "epoch_001.png").stat().st_size > 1000
 
 
@@ -267,7 +267,7 @@ def test_each_critic_update_gets_its_own_real_batch(idx_dir, tmp_path, monkeypat
     real = GAN.discriminator_step
     monkeypatch.setattr(GAN, "discriminator_step", lambda self, x, *a: seen.append(np.asarray(x)) or real(self, x, *a))
     config = small("wgan", idx_dir, tmp_path / "w", steps_per_epoch=3)
-    train.train(config, log=lambda *_: None)
+    loop.fit(config, log=lambda *_: None)
     assert len(seen) == 15
     arrays = data.load_arrays("mnist", idx_dir)
     order = data.Pipeline(arrays.x_train).order(config.seed, 1)
@@ -281,16 +281,16 @@ def test_wgan_takes_five_critic_updates_per_generator_update(idx_dir, tmp_path, 
     for name in ("discriminator_step", "generator_step"):
         real = getattr(GAN, name)
         monkeypatch.setattr(GAN, name, lambda self, *a, _real=real, _name=name: calls.append(_name) or _real(self, *a))
-    train.train(small("wgan", idx_dir, tmp_path / "w", steps_per_epoch=3), log=lambda *_: None)
+    loop.fit(small("wgan", idx_dir, tmp_path / "w", steps_per_epoch=3), log=lambda *_: None)
     assert calls == (["discriminator_step"] * 5 + ["generator_step"]) * 3
 
 
 @pytest.mark.parametrize("model", ["wgan_gp", "cgan", "vanilla_bn", "dcgan"])
 def test_resumed_runs_continue_exactly(model, idx_dir, tmp_path):
     # Exactly: the same losses to the last bit, BatchNorm's moving statistics and Dropout's seeds included.
-    reference = train.train(small(model, idx_dir, tmp_path / "a", epochs=2), log=lambda *_: None)
-    train.train(small(model, idx_dir, tmp_path / "b", epochs=1), log=lambda *_: None)
-    resumed = train.train(small(model, idx_dir, tmp_path / "b", epochs=2), resume=True, log=lambda *_: None)
+    reference = loop.fit(small(model, idx_dir, tmp_path / "a", epochs=2), log=lambda *_: None)
+    loop.fit(small(model, idx_dir, tmp_path / "b", epochs=1), log=lambda *_: None)
+    resumed = loop.fit(small(model, idx_dir, tmp_path / "b", epochs=2), resume=True, log=lambda *_: None)
     assert resumed["d_loss"] == reference["d_loss"] and resumed["g_loss"] == reference["g_loss"]
     a, b = checkpoint.load(str(tmp_path / "a"))[0], checkpoint.load(str(tmp_path / "b"))[0]
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
@@ -331,7 +331,7 @@ def test_cli_rejects_label_smoothing_for_wasserstein(capsys):
 def test_dcgan_for_cifar10_shaped_images():
     keras.utils.set_random_seed(0)
     config = TrainConfig(model="dcgan", dataset="cifar10", dcgan_filters=32)
-    gan = train.build_gan(config, (32, 32, 3), 10)
+    gan = loop.build_gan(config, (32, 32, 3), 10)
     assert gan.generator.outputs[0].shape[1:] == (32, 32, 3)
     assert gan.generator.count_params() == (dense(100, 8 * 8 * 32) + bn(32) + conv(32, 32) + bn(32)
                                             + conv(32, 16) + bn(16) + conv(16, 3))

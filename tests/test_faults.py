@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_gan import checkpoint, evaluate, experiment, files, generate, rundir, saving, train
+from keras_gan import checkpoint, evaluate, experiment, files, generate, loop, rundir, train
 from keras_gan.config import TrainConfig
 from keras_gan.metrics import features
 from tests.conftest import write_idx_dataset
@@ -32,7 +32,7 @@ def quiet(*_):
 def trained(idx_dir, tmp_path_factory):
     """A finished run folder (vanilla, 2 epochs), copied by each test that damages something."""
     out = tmp_path_factory.mktemp("faults") / "run"
-    train.train(TrainConfig(dataset="mnist", data_dir=idx_dir, output_dir=str(out), epochs=2, batch_size=32,
+    loop.fit(TrainConfig(dataset="mnist", data_dir=idx_dir, output_dir=str(out), epochs=2, batch_size=32,
                             steps_per_epoch=2, sample_every=1, seed=3), log=quiet)
     return out
 
@@ -277,9 +277,9 @@ def test_a_crash_before_any_rename_of_an_epoch_loses_only_that_epoch(idx_dir, tm
     # One run folder crashes in epoch 2 before the 1st rename of its saves, is resumed and crashes
     # before the 2nd, and so on up to the checkpoint's; each time it keeps epoch 1, whole. Resumed
     # once more, it ends as a run that never stopped.
-    reference = train.train(small(idx_dir, tmp_path / "reference", 2), log=quiet)
+    reference = loop.fit(small(idx_dir, tmp_path / "reference", 2), log=quiet)
     run = tmp_path / "run"
-    train.train(small(idx_dir, run, 1), log=quiet)
+    loop.fit(small(idx_dir, run, 1), log=quiet)
     renames = []
     real_replace = os.replace
 
@@ -296,7 +296,7 @@ def test_a_crash_before_any_rename_of_an_epoch_loses_only_that_epoch(idx_dir, tm
         renames.clear()
         monkeypatch.setattr(os, "replace", crash_at(k))
         try:
-            train.train(small(idx_dir, run, 2), resume=True, log=quiet)
+            loop.fit(small(idx_dir, run, 2), resume=True, log=quiet)
         except Killed:
             assert assert_every_file_loads(run) == 1, f"crash before renaming {renames[-1]}"
             k += 1
@@ -344,8 +344,8 @@ def test_a_process_killed_at_random_moments_always_resumes(idx_dir, classifier_c
                                            batch_size=32, steps_per_epoch=2, sample_every=1, eval_every=1,
                                            eval_samples=40, seed=11)
     monkeypatch.setenv("KERAS_GAN_CACHE", str(classifier_cache))
-    history = train.train(final, resume=True, log=quiet)
-    reference = train.train(dataclasses.replace(final, output_dir=str(tmp_path / "ref"), eval_every=0), log=quiet)
+    history = loop.fit(final, resume=True, log=quiet)
+    reference = loop.fit(dataclasses.replace(final, output_dir=str(tmp_path / "ref"), eval_every=0), log=quiet)
     assert history["d_loss"] == reference["d_loss"] and history["g_loss"] == reference["g_loss"]
     assert not list(out.rglob(files.TEMPORARY_PREFIX + "*"))
     a, b = checkpoint.load(str(out))[0], checkpoint.load(str(tmp_path / "ref"))[0]

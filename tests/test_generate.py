@@ -1,4 +1,3 @@
-import os
 import subprocess
 import sys
 
@@ -6,14 +5,14 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gan import generate, saving, train
+from keras_gan import generate, loop, sampling, saving
 from keras_gan.config import TrainConfig
 
 
 @pytest.fixture(scope="module")
 def run_dir(idx_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("gen") / "run"
-    train.train(TrainConfig(dataset="mnist", data_dir=idx_dir, output_dir=str(out), epochs=1,
+    loop.fit(TrainConfig(dataset="mnist", data_dir=idx_dir, output_dir=str(out), epochs=1,
                             batch_size=32, steps_per_epoch=2), log=lambda *_: None)
     return out
 
@@ -28,7 +27,7 @@ def test_generate_in_a_fresh_process(run_dir, tmp_path):
     assert (tmp_path / "grid.png").stat().st_size > 1000
     # The same seed in this process gives the same samples: noise is U(-1, 1) from config.json.
     model = keras.models.load_model(run_dir / "generator.keras")
-    np.testing.assert_allclose(generate.generate(model, 10, 5, "uniform").reshape(samples.shape), samples,
+    np.testing.assert_allclose(sampling.generate(model, 10, 5, "uniform").reshape(samples.shape), samples,
                                atol=1e-6)
 
 
@@ -51,12 +50,12 @@ def test_a_file_that_is_not_a_model(tmp_path, capsys):
 
 def test_image_shape_inference(run_dir):
     model = saving.load_generator_model(str(run_dir / "generator.keras"))
-    assert generate.image_shape_for(model) == (28, 28, 1)
-    assert generate.image_shape_for(model, "fashion_mnist") == (28, 28, 1)
-    assert generate.image_shape_for(model, "cifar10") == (28, 28, 1)  # the run's dataset must fit the output
-    assert generate.image_shape_for(model, None, "14,56,1") == (14, 56, 1)
+    assert sampling.image_shape_for(model) == (28, 28, 1)
+    assert sampling.image_shape_for(model, "fashion_mnist") == (28, 28, 1)
+    assert sampling.image_shape_for(model, "cifar10") == (28, 28, 1)  # the run's dataset must fit the output
+    assert sampling.image_shape_for(model, None, "14,56,1") == (14, 56, 1)
     with pytest.raises(Exception, match="has 100 values"):
-        generate.image_shape_for(model, None, "10,10,1")
+        sampling.image_shape_for(model, None, "10,10,1")
 
 
 NO_KERAS_GAN = """
@@ -90,7 +89,7 @@ def test_every_saved_model_loads_with_keras_alone(run_dir, cgan_dir, idx_dir, us
     from keras_gan.metrics import features
 
     wgan = tmp_path / "wgan"  # weight clipping puts constraints on the critic; --eval_every keeps a best generator
-    train.train(TrainConfig(model="wgan", dataset="mnist", data_dir=idx_dir, output_dir=str(wgan), epochs=1,
+    loop.fit(TrainConfig(model="wgan", dataset="mnist", data_dir=idx_dir, output_dir=str(wgan), epochs=1,
                             batch_size=16, steps_per_epoch=2, eval_every=1, eval_samples=20), log=lambda *_: None)
     paths = [str(folder / name) for folder in (run_dir, cgan_dir, wgan)
              for name in ("generator.keras", "discriminator.keras")]
@@ -128,9 +127,9 @@ def test_noise_distribution_comes_from_the_runs_config(run_dir, tmp_path):
     assert generate.main(["generate", f"--generator={tmp_path / 'generator.keras'}", "--num=6", "--seed=2",
                           "--out=", f"--npy={tmp_path / 's.npy'}"]) == 0
     model = saving.load_generator_model(str(tmp_path / "generator.keras"))
-    expected = generate.generate(model, 6, 2, "normal").reshape(6, 28, 28, 1)
+    expected = sampling.generate(model, 6, 2, "normal").reshape(6, 28, 28, 1)
     np.testing.assert_allclose(np.load(tmp_path / "s.npy"), expected, atol=1e-6)
-    assert not np.allclose(expected, generate.generate(model, 6, 2, "uniform").reshape(6, 28, 28, 1))
+    assert not np.allclose(expected, sampling.generate(model, 6, 2, "uniform").reshape(6, 28, 28, 1))
 
 
 # --- conditional generators ----------------------------------------------------------------------
@@ -138,7 +137,7 @@ def test_noise_distribution_comes_from_the_runs_config(run_dir, tmp_path):
 @pytest.fixture(scope="module")
 def cgan_dir(idx_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("gen") / "cgan"
-    train.train(TrainConfig(model="cgan", dataset="mnist", data_dir=idx_dir, output_dir=str(out), epochs=1,
+    loop.fit(TrainConfig(model="cgan", dataset="mnist", data_dir=idx_dir, output_dir=str(out), epochs=1,
                             batch_size=32, steps_per_epoch=2), log=lambda *_: None)
     return out
 
@@ -170,7 +169,7 @@ def test_class_grid_has_one_row_per_class(cgan_dir, tmp_path, capsys, monkeypatc
     assert (len(samples), rows, cols) == (100, 10, 10)
     model = saving.load_generator_model(str(cgan_dir / "generator.keras"))
     labels = np.repeat(np.arange(10), 10)
-    np.testing.assert_allclose(samples.reshape(100, -1), generate.generate(model, 100, 1, "normal", labels), atol=1e-6)
+    np.testing.assert_allclose(samples.reshape(100, -1), sampling.generate(model, 100, 1, "normal", labels), atol=1e-6)
     assert "classes [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]" in capsys.readouterr().out
 
 

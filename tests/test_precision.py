@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gan import checkpoint, presets, rundir, sampling, train
+from keras_gan import checkpoint, loop, presets, rundir, sampling, train
 from keras_gan.config import TrainConfig
 from keras_gan.errors import ConfigError
 from tests.test_family import small
@@ -20,9 +20,9 @@ FAMILY = list(presets.PRESETS)
 @pytest.mark.parametrize("model", FAMILY)
 def test_every_preset_trains_an_epoch_in_mixed_precision(model, precision, idx_dir, tmp_path):
     config = small(model, idx_dir, tmp_path / "run", precision=precision)
-    history = train.train(config, log=lambda *_: None)
+    history = loop.fit(config, log=lambda *_: None)
     assert len(history["g_loss"]) == 2 and np.all(np.isfinite(history["d_loss"] + history["g_loss"]))
-    gan = train.build_gan(config, (28, 28, 1), 10)
+    gan = loop.build_gan(config, (28, 28, 1), 10)
     compute = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}[precision]
     assert gan.generator.layers[1].compute_dtype == compute and gan.network.layers[0].compute_dtype == compute
     assert all(v.dtype == "float32" for v in gan.generator.trainable_variables + gan.network.trainable_variables)
@@ -42,10 +42,10 @@ def test_every_preset_trains_an_epoch_in_mixed_precision(model, precision, idx_d
 
 def test_mixed_precision_resumes_exactly(idx_dir, tmp_path):
     config = small("vanilla", idx_dir, tmp_path / "a", precision="mixed_bfloat16", epochs=2)
-    whole = train.train(config, log=lambda *_: None)
+    whole = loop.fit(config, log=lambda *_: None)
     first = TrainConfig(**{**config.values(with_folder=True), "output_dir": str(tmp_path / "b"), "epochs": 1})
-    train.train(first, log=lambda *_: None)
-    resumed = train.train(TrainConfig(**{**first.values(with_folder=True), "epochs": 2}), resume=True,
+    loop.fit(first, log=lambda *_: None)
+    resumed = loop.fit(TrainConfig(**{**first.values(with_folder=True), "epochs": 2}), resume=True,
                           log=lambda *_: None)
     assert resumed["d_loss"] == whole["d_loss"] and resumed["g_loss"] == whole["g_loss"]
 
@@ -53,7 +53,7 @@ def test_mixed_precision_resumes_exactly(idx_dir, tmp_path):
 @pytest.mark.parametrize("model", ["wgan_gp", "dcgan"])
 def test_the_critics_score_is_float32_beyond_float16s_range(model):
     """A raw score of 1e5 overflows float16 (largest 65504): D's last layer computes in float32."""
-    gan = train.build_gan(TrainConfig(model=model, precision="mixed_float16", dcgan_filters=16), (28, 28, 1), 10)
+    gan = loop.build_gan(TrainConfig(model=model, precision="mixed_float16", dcgan_filters=16), (28, 28, 1), 10)
     last = gan.network.layers[-1]
     last.bias.assign(np.full((1,), 1e5, np.float32))
     x = np.zeros((2, 784) if model == "wgan_gp" else (2, 28, 28, 1), np.float32)
@@ -75,7 +75,7 @@ def test_bad_precision_and_the_flag(capsys):
 
 def test_a_generator_saved_in_mixed_precision_loads_with_keras_alone(idx_dir, tmp_path):
     config = small("dcgan", idx_dir, tmp_path / "run", precision="mixed_bfloat16")
-    train.train(config, log=lambda *_: None)
+    loop.fit(config, log=lambda *_: None)
     code = ("import keras, numpy as np; g = keras.models.load_model(%r); "
             "x = g(np.zeros((2, 100), 'float32')); print(np.asarray(x).dtype, x.shape)") % str(tmp_path / "run" / rundir.GENERATOR)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gan import checkpoint, files, rundir, sampling, train
+from keras_gan import checkpoint, files, loop, rundir, sampling, train
 from keras_gan.config import TrainConfig
 from keras_gan.errors import ConfigError, DivergenceError, RunInUseError
 from keras_gan.gan import GAN
@@ -36,7 +36,7 @@ def quiet(*_):
 
 def test_run_directory_contents(idx_dir, tmp_path):
     config = small_config(idx_dir, tmp_path / "run")
-    history = train.train(config, log=quiet)
+    history = loop.fit(config, log=quiet)
     run = tmp_path / "run"
     for name in ("config.json", "losses.csv", "epochs.csv", "loss_curves.png", "generator.keras",
                  "discriminator.keras", "checkpoint.npz", "samples/epoch_001.png", "samples/epoch_002.png"):
@@ -55,7 +55,7 @@ def test_run_directory_contents(idx_dir, tmp_path):
     state, meta = checkpoint.load(str(run))
     assert meta["epoch"] == 2
     g = keras.models.load_model(run / "generator.keras")
-    gan = train.build_gan(config, (28, 28, 1))
+    gan = loop.build_gan(config, (28, 28, 1))
     gan.set_state(state)
     z = sampling.fixed_noise(config)
     np.testing.assert_allclose(np.asarray(g(z)), gan.sample(z), rtol=1e-6, atol=1e-6)
@@ -69,7 +69,7 @@ def test_run_directory_contents(idx_dir, tmp_path):
 
 
 def test_interrupted_run_resumes_exactly(idx_dir, tmp_path, monkeypatch):
-    reference = train.train(small_config(idx_dir, tmp_path / "a", epochs=3), log=quiet)
+    reference = loop.fit(small_config(idx_dir, tmp_path / "a", epochs=3), log=quiet)
 
     calls = {"n": 0}
     real_step = GAN.generator_step
@@ -82,27 +82,27 @@ def test_interrupted_run_resumes_exactly(idx_dir, tmp_path, monkeypatch):
 
     monkeypatch.setattr(GAN, "generator_step", dies_in_epoch_3)
     with pytest.raises(KeyboardInterrupt):
-        train.train(small_config(idx_dir, tmp_path / "b", epochs=3), log=quiet)
+        loop.fit(small_config(idx_dir, tmp_path / "b", epochs=3), log=quiet)
     monkeypatch.setattr(GAN, "generator_step", real_step)
     _, meta = checkpoint.load(str(tmp_path / "b"))
     assert meta["epoch"] == 2  # only the unfinished epoch is lost
-    resumed = train.train(small_config(idx_dir, tmp_path / "b", epochs=3), resume=True, log=quiet)
+    resumed = loop.fit(small_config(idx_dir, tmp_path / "b", epochs=3), resume=True, log=quiet)
     assert resumed["d_loss"] == reference["d_loss"] and resumed["g_loss"] == reference["g_loss"]
     assert len(read_csv(tmp_path / "b" / "losses.csv")) == 9
 
 
 def test_existing_run_is_not_overwritten(idx_dir, tmp_path):
     config = small_config(idx_dir, tmp_path / "run", epochs=1)
-    train.train(config, log=quiet)
+    loop.fit(config, log=quiet)
     with pytest.raises(ConfigError, match="already holds a run; pass --resume"):
-        train.train(config, log=quiet)
+        loop.fit(config, log=quiet)
     with pytest.raises(ConfigError, match="holds no checkpoint"):
-        train.train(dataclasses.replace(config, output_dir=str(tmp_path / "new")), resume=True, log=quiet)
+        loop.fit(dataclasses.replace(config, output_dir=str(tmp_path / "new")), resume=True, log=quiet)
 
 
 def test_batch_larger_than_dataset(idx_dir, tmp_path):
     with pytest.raises(ConfigError, match="larger than the 512 training images"):
-        train.train(dataclasses.replace(small_config(idx_dir, tmp_path / "r"), batch_size=1000), log=quiet)
+        loop.fit(dataclasses.replace(small_config(idx_dir, tmp_path / "r"), batch_size=1000), log=quiet)
 
 
 # --- command line --------------------------------------------------------------------------------------
@@ -140,7 +140,7 @@ def test_dry_run_prints_the_resolved_config(tmp_path, capsys):
 
 def test_resume_may_extend_epochs_but_not_change_the_model(idx_dir, tmp_path, capsys):
     out = tmp_path / "run"
-    train.train(small_config(idx_dir, out, epochs=1), log=quiet)
+    loop.fit(small_config(idx_dir, out, epochs=1), log=quiet)
     assert train.main(["train", f"--output_dir={out}", "--resume", "--noise_dim=20"]) == 2
     assert "cannot change --noise_dim" in capsys.readouterr().err
     assert train.main(["train", f"--output_dir={out}", "--resume", "--epochs=2"]) == 0
@@ -219,7 +219,7 @@ def test_cifar10_shaped_run(tmp_path):
     np.savez(tmp_path / "cifar10.npz", x_train=x, y_train=y, x_test=x[:8], y_test=y[:8])
     config = TrainConfig(dataset="cifar10", data_dir=str(tmp_path / "cifar10.npz"), epochs=1, batch_size=16,
                          steps_per_epoch=2, output_dir=str(tmp_path / "run"))
-    train.train(config, log=quiet)
+    loop.fit(config, log=quiet)
     g = keras.models.load_model(tmp_path / "run" / "generator.keras")
     assert g.output_shape == (None, 3072)
     assert (tmp_path / "run" / "samples" / "epoch_001.png").stat().st_size > 1000
@@ -227,10 +227,10 @@ def test_cifar10_shaped_run(tmp_path):
 
 def test_resume_sweeps_temporaries_of_a_killed_save(idx_dir, tmp_path):
     out = tmp_path / "run"
-    train.train(small_config(idx_dir, out, epochs=1), log=quiet)
+    loop.fit(small_config(idx_dir, out, epochs=1), log=quiet)
     for folder in (out, out / "samples"):
         (folder / f"{files.TEMPORARY_PREFIX}x.png").write_bytes(b"half a file")
-    train.train(small_config(idx_dir, out, epochs=2), resume=True, log=quiet)
+    loop.fit(small_config(idx_dir, out, epochs=2), resume=True, log=quiet)
     leftovers = [p for p in out.rglob(files.TEMPORARY_PREFIX + "*")]
     assert leftovers == []
 
@@ -269,10 +269,10 @@ def poison_d_at_call(monkeypatch, n):
 
 def test_a_diverged_run_stops_at_once_and_keeps_the_last_good_state(idx_dir, use_classifier, tmp_path,
                                                                       monkeypatch, capsys):
-    reference = train.train(small_config(idx_dir, tmp_path / "ref", epochs=3), log=quiet)
+    reference = loop.fit(small_config(idx_dir, tmp_path / "ref", epochs=3), log=quiet)
     out = tmp_path / "run"
     config = small_config(idx_dir, out, epochs=1, eval_every=1, eval_samples=40)
-    train.train(config, log=quiet)
+    loop.fit(config, log=quiet)
     saved = folder_bytes(out)
     poison_d_at_call(monkeypatch, 2)  # epoch 2, step 2
     code = train.main(["train", f"--output_dir={out}", "--resume", "--epochs=3"])
@@ -282,7 +282,7 @@ def test_a_diverged_run_stops_at_once_and_keeps_the_last_good_state(idx_dir, use
     assert f"{out} keeps epoch 1, from which --resume continues" in err
     assert folder_bytes(out) == saved  # nothing of the diverged epoch was written, evaluation included
     monkeypatch.undo()
-    resumed = train.train(dataclasses.replace(config, epochs=3), resume=True, log=quiet)
+    resumed = loop.fit(dataclasses.replace(config, epochs=3), resume=True, log=quiet)
     assert resumed["d_loss"][3:] == reference["d_loss"][3:] and resumed["g_loss"][3:] == reference["g_loss"][3:]
 
 
@@ -303,7 +303,7 @@ def test_weights_broken_by_the_last_update_of_an_epoch_are_never_saved(idx_dir, 
     monkeypatch.setattr(GAN, "generator_step", step)
     with pytest.raises(DivergenceError, match=r"epoch 1, after its last step: generator, g_optimizer hold NaN|"
                                               r"epoch 1, after its last step: generator hold NaN"):
-        train.train(small_config(idx_dir, tmp_path / "run", epochs=2), log=quiet)
+        loop.fit(small_config(idx_dir, tmp_path / "run", epochs=2), log=quiet)
     assert not (tmp_path / "run" / "checkpoint.npz").exists() and not (tmp_path / "run" / "generator.keras").exists()
 
 
@@ -314,7 +314,7 @@ def test_a_copied_or_moved_run_resumes_where_it_lies(idx_dir, tmp_path, how):
     import shutil
 
     original = tmp_path / "original"
-    train.train(small_config(idx_dir, original, epochs=1), log=quiet)
+    loop.fit(small_config(idx_dir, original, epochs=1), log=quiet)
     before = folder_bytes(original)
     there = tmp_path / "elsewhere" / "run"
     (shutil.copytree if how == "copy" else shutil.move)(original, there)
@@ -327,19 +327,19 @@ def test_a_copied_or_moved_run_resumes_where_it_lies(idx_dir, tmp_path, how):
 
 def test_the_library_refuses_to_resume_under_changed_settings(idx_dir, tmp_path):
     config = small_config(idx_dir, tmp_path / "run", epochs=1)
-    train.train(config, log=quiet)
+    loop.fit(config, log=quiet)
     with pytest.raises(ConfigError, match=r"cannot change --batch_size \(saved 32, asked 16\), --learning_rate"):
-        train.train(dataclasses.replace(config, epochs=2, batch_size=16, learning_rate=1e-3), resume=True, log=quiet)
-    train.train(dataclasses.replace(config, epochs=2, sample_every=2), resume=True, log=quiet)  # may change
+        loop.fit(dataclasses.replace(config, epochs=2, batch_size=16, learning_rate=1e-3), resume=True, log=quiet)
+    loop.fit(dataclasses.replace(config, epochs=2, sample_every=2), resume=True, log=quiet)  # may change
 
 
 def test_a_run_folder_has_one_writer(idx_dir, tmp_path):
     out = tmp_path / "run"
-    train.train(small_config(idx_dir, out, epochs=1), log=quiet)
+    loop.fit(small_config(idx_dir, out, epochs=1), log=quiet)
     with rundir.lock(str(out), "testing"):
         with pytest.raises(RunInUseError, match=rf"{out} is in use by process {os.getpid()} \(testing\)"):
-            train.train(small_config(idx_dir, out, epochs=2), resume=True, log=quiet)
-    train.train(small_config(idx_dir, out, epochs=2), resume=True, log=quiet)  # released
+            loop.fit(small_config(idx_dir, out, epochs=2), resume=True, log=quiet)
+    loop.fit(small_config(idx_dir, out, epochs=2), resume=True, log=quiet)  # released
 
 
 def test_saves_sync_the_folder_after_the_rename(tmp_path, monkeypatch):
