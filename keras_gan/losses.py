@@ -37,7 +37,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_gan.settings import Setting
+from keras_gan.settings import Registry, Setting
 
 
 class LossPair(NamedTuple):
@@ -128,18 +128,8 @@ class Loss:
         return self.fn(d_real, d_fake, real_target, **settings)
 
 
-LOSSES: dict[str, Loss] = {}
-
-
-def register(loss: Loss) -> Loss:
-    LOSSES[loss.name] = loss
-    return loss
-
-
-def get(name: str) -> Loss:
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; choose one of: {', '.join(LOSSES)}")
-    return LOSSES[name]
+LOSSES = Registry("loss")
+register, get = LOSSES.add, LOSSES.named
 
 
 register(Loss("minimax", minimax, export_activation="sigmoid"))

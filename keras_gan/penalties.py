@@ -25,7 +25,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_gan.settings import Setting, non_negative, positive
+from keras_gan.settings import Registry, Setting, non_negative, positive
 
 
 def gradient_penalty(critic, real, fake, labels=None, *, seed=None, weight: float = 10.0, alpha=None):
@@ -87,18 +87,8 @@ class Penalty:
     constrain: Callable[[keras.Model, dict], None] | None = None  # acts on the critic once, at build time
 
 
-PENALTIES: dict[str, Penalty] = {}
-
-
-def register(penalty: Penalty) -> Penalty:
-    PENALTIES[penalty.name] = penalty
-    return penalty
-
-
-def get(name: str) -> Penalty:
-    if name not in PENALTIES:
-        raise ValueError(f"unknown penalty {name!r}; choose one of: {', '.join(PENALTIES)}")
-    return PENALTIES[name]
+PENALTIES = Registry("penalty")
+register, get = PENALTIES.add, PENALTIES.named
 
 
 register(Penalty("none"))

@@ -27,6 +27,24 @@ class Setting:
         return None
 
 
+class Registry(dict):
+    """Named components (the losses, the penalties): `add` registers one under its `name`, `named`
+    looks one up or says which names there are."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+
+    def add(self, item):
+        self[item.name] = item
+        return item
+
+    def named(self, name: str):
+        if name not in self:
+            raise ValueError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(self)}")
+        return self[name]
+
+
 def positive(name: str, default: float, help: str) -> Setting:
     return Setting(name, default, help, lambda v: v > 0, "positive")
 
