@@ -234,6 +234,7 @@ def _epoch(run: Run, pipeline, epoch: int, callbacks) -> dict:
 
     started = time.perf_counter()
     d_epoch, g_epoch = [], []
+    d_total = g_total = 0.0
     first = len(run.history["d_loss"])
     for step in range(1, steps + 1):
         d_losses = []
@@ -247,10 +248,11 @@ def _epoch(run: Run, pipeline, epoch: int, callbacks) -> dict:
                 raise _diverged(run.folder, epoch, f"step {step}: {name} is {value}")
         d_epoch.append(d_loss)
         g_epoch.append(g_loss)
+        d_total, g_total = d_total + d_loss, g_total + g_loss
         for callback in callbacks:
             callback.on_step_end(run, first + step, {"epoch": epoch, "d_loss": d_loss, "g_loss": g_loss})
         if interactive:  # running means over the epoch so far, as the summary line reports them
-            bar.update(step, [("d_loss", float(np.mean(d_epoch))), ("g_loss", float(np.mean(g_epoch)))])
+            bar.update(step, [("d_loss", d_total / step), ("g_loss", g_total / step)])
     broken = gan.nonfinite_parts()  # the last update of the epoch came after its loss was checked
     if broken:
         raise _diverged(run.folder, epoch, f"after its last step: {', '.join(broken)} hold NaN or infinite values")
