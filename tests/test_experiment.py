@@ -5,7 +5,7 @@ import json
 import pytest
 from PIL import Image
 
-from keras_gan import evaluate, experiment, loop, report, scoring, train
+from keras_gan import evaluate, experiment, loop, report, runner, scoring
 from keras_gan.errors import ConfigError
 
 
@@ -24,7 +24,7 @@ def configs(tmp_path, idx_dir, use_classifier):
 
 def test_runs_every_experiment_then_reuses_them(configs, tmp_path, monkeypatch):
     results, lines = tmp_path / "results", []
-    summary = experiment.run(experiment.load_experiments(str(configs)), str(results), log=lines.append)
+    summary = runner.run(runner.load_experiments(str(configs)), str(results), log=lines.append)
     assert set(summary) == {"deck", "labels"} and len(summary["deck"]) == 2
     assert any(line.startswith("[1/3] deck seed 0: 0/2 epochs done") for line in lines)
     for run in ("deck/seed_0", "deck/seed_1", "labels/seed_0"):
@@ -36,15 +36,25 @@ def test_runs_every_experiment_then_reuses_them(configs, tmp_path, monkeypatch):
         assert frames == len(list((d / "samples").glob("epoch_*.png")))
     assert "label_accuracy" in json.loads((results / "labels/seed_0/metrics.json").read_text())
     # A second run reuses everything: no training, no scoring.
+    real_score = scoring.score
     monkeypatch.setattr(loop, "fit", lambda *a, **k: pytest.fail("trained again"))
     monkeypatch.setattr(scoring, "score", lambda *a, **k: pytest.fail("scored again"))
     lines.clear()
-    again = experiment.run(experiment.load_experiments(str(configs)), str(results), log=lines.append)
+    again = runner.run(runner.load_experiments(str(configs)), str(results), log=lines.append)
     assert again == summary and sum("reused" in line for line in lines) == 3
     # Each call is a line of sessions.csv: the first trained all three runs, the second none.
-    first, second = experiment.sessions(str(results))
+    first, second = runner.sessions(str(results))
     assert (first["trained"], second["trained"]) == (3, 0) and first["finished"] and second["finished"]
     assert first["classifier_cached"] and first["minutes"] > second["minutes"] >= 0
+    # Scores of an earlier version, without a metric registered since, are scored again (and only those).
+    monkeypatch.setattr(scoring, "score", real_score)
+    path = results / "deck" / "seed_1" / "metrics.json"
+    old = json.loads(path.read_text())
+    path.write_text(json.dumps({k: v for k, v in old.items() if k not in ("cid", "creativity")}))
+    lines.clear()
+    runner.run(runner.load_experiments(str(configs)), str(results), log=lines.append)
+    assert sum("has no cid: scoring the run again" in line for line in lines) == 1
+    assert json.loads(path.read_text()) == old
 
 
 def test_experiment_scores_follow_the_documented_protocol(configs, tmp_path, idx_dir):
@@ -59,8 +69,8 @@ def test_experiment_scores_follow_the_documented_protocol(configs, tmp_path, idx
     from keras_gan.metrics import features
 
     results = tmp_path / "results"
-    labels = experiment.load_experiments(str(configs), only="labels")
-    experiment.run(labels, str(results), log=lambda *_: None)
+    labels = runner.load_experiments(str(configs), only="labels")
+    runner.run(labels, str(results), log=lambda *_: None)
     run = results / "labels" / "seed_0"
     ours = json.loads((run / "metrics.json").read_text())
     config = json.loads((run / "config.json").read_text())
@@ -85,44 +95,44 @@ def test_experiment_scores_follow_the_documented_protocol(configs, tmp_path, idx
 
 def test_a_changed_configuration_is_refused_not_continued(configs, tmp_path):
     results = tmp_path / "results"
-    deck = experiment.load_experiments(str(configs), only="deck")[0]
+    deck = runner.load_experiments(str(configs), only="deck")[0]
     import dataclasses
 
     first = dataclasses.replace(deck, seeds=(0,))
-    experiment.run([dataclasses.replace(first, epochs=1)], str(results), log=lambda *_: None)
+    runner.run([dataclasses.replace(first, epochs=1)], str(results), log=lambda *_: None)
     changed = dataclasses.replace(first, args={**first.args, "batch_size": 16})
     with pytest.raises(ConfigError, match=r"experiment deck: the run in .*seed_0 was made with other settings "
                                           r"\(batch_size: 32 there, 16 now\)"):
-        experiment.run([changed], str(results), log=lambda *_: None)
-    experiment.run([first], str(results), log=lambda *_: None)  # more epochs: resumed
-    assert experiment.finished_epochs(str(results / "deck" / "seed_0")) == 2
+        runner.run([changed], str(results), log=lambda *_: None)
+    runner.run([first], str(results), log=lambda *_: None)  # more epochs: resumed
+    assert runner.finished_epochs(str(results / "deck" / "seed_0")) == 2
 
 
 def test_an_interrupted_experiment_resumes(configs, tmp_path):
     results = tmp_path / "results"
-    deck = experiment.load_experiments(str(configs), only="deck")[0]
+    deck = runner.load_experiments(str(configs), only="deck")[0]
     first = deck.train_config(0, str(results))
     import dataclasses
 
-    train.train(dataclasses.replace(first, epochs=1), log=lambda *_: None)  # stopped after epoch 1
+    loop.fit(dataclasses.replace(first, epochs=1), log=lambda *_: None)  # stopped after epoch 1
     lines = []
-    experiment.run([dataclasses.replace(deck, seeds=(0,))], str(results), log=lines.append)
+    runner.run([dataclasses.replace(deck, seeds=(0,))], str(results), log=lines.append)
     assert lines[0].startswith("[1/1] deck seed 0: 1/2 epochs done")
     assert any("resuming from the checkpoint of epoch 1" in line for line in lines)
-    assert experiment.finished_epochs(str(results / "deck/seed_0")) == 2
+    assert runner.finished_epochs(str(results / "deck/seed_0")) == 2
 
 
 def test_full_budget_and_selection(configs):
-    full = experiment.load_experiments(str(configs), only="deck", full=True)
+    full = runner.load_experiments(str(configs), only="deck", full=True)
     assert [e.epochs for e in full] == [3]
-    assert [e.name for e in experiment.load_experiments(str(configs))] == ["deck", "labels"]
-    assert [e.seeds for e in experiment.load_experiments(str(configs), seeds="4, 2,7")] == [(4, 2, 7)] * 2
+    assert [e.name for e in runner.load_experiments(str(configs))] == ["deck", "labels"]
+    assert [e.seeds for e in runner.load_experiments(str(configs), seeds="4, 2,7")] == [(4, 2, 7)] * 2
 
 
 @pytest.mark.parametrize("text", ["", "a,b", "1,1", "-1", ","])
 def test_bad_seeds(configs, text):
     with pytest.raises(ConfigError, match="expected distinct non-negative integers"):
-        experiment.parse_seeds(text)
+        runner.parse_seeds(text)
 
 
 def test_an_interrupted_session_is_logged_unfinished(configs, tmp_path, monkeypatch):
@@ -131,8 +141,8 @@ def test_an_interrupted_session_is_logged_unfinished(configs, tmp_path, monkeypa
 
     monkeypatch.setattr(loop, "fit", stop)
     with pytest.raises(KeyboardInterrupt):
-        experiment.run(experiment.load_experiments(str(configs)), str(tmp_path), log=lambda *_: None)
-    (session,) = experiment.sessions(str(tmp_path))
+        runner.run(runner.load_experiments(str(configs)), str(tmp_path), log=lambda *_: None)
+    (session,) = runner.sessions(str(tmp_path))
     assert not session["finished"] and session["trained"] == 0
 
 
@@ -146,7 +156,7 @@ def test_an_interrupted_session_is_logged_unfinished(configs, tmp_path, monkeypa
 def test_bad_configurations(tmp_path, spec, message):
     (tmp_path / "x.json").write_text(json.dumps(spec))
     with pytest.raises(ConfigError, match=message):
-        experiment.load_experiments(str(tmp_path))
+        runner.load_experiments(str(tmp_path))
 
 
 def test_cli_errors(tmp_path, configs, capsys):
@@ -158,18 +168,18 @@ def test_cli_errors(tmp_path, configs, capsys):
 
 def test_report_reads_top_to_bottom(configs, tmp_path):
     results = tmp_path / "results"
-    experiments = experiment.load_experiments(str(configs))
-    experiment.run(experiments, str(results), log=lambda *_: None)
-    path = experiment.write_report(experiments, str(results), str(tmp_path / "report.md"))
+    experiments = runner.load_experiments(str(configs))
+    runner.run(experiments, str(results), log=lambda *_: None)
+    path = report.write_report(experiments, str(results), str(tmp_path / "report.md"))
     text = open(path).read()
     assert text.startswith("# Experiment report") and "commit" in text and "cores" in text
     assert "## deck" in text and "## labels" in text and "## Results" in text
     assert "the slide deck reports D 0.558, G 1.577" in text  # vanilla rows compare with the deck
-    minutes = experiment.sessions(str(results))[0]["minutes"]
+    minutes = runner.sessions(str(results))[0]["minutes"]
     assert f"made these results, [sessions.csv](results/sessions.csv): one session: {minutes:.1f} minutes " \
            "from " in text and ", 3 run(s) trained." in text
-    experiment.run(experiments, str(results), log=lambda *_: None)  # all reused: a second session
-    text = open(experiment.write_report(experiments, str(results), str(tmp_path / "report.md"))).read()
+    runner.run(experiments, str(results), log=lambda *_: None)  # all reused: a second session
+    text = open(report.write_report(experiments, str(results), str(tmp_path / "report.md"))).read()
     assert "2 sessions, " in text and "; (2) " in text and "0 run(s) trained." in text
     deck_row = next(line for line in text.splitlines() if line.startswith("| `deck`"))
     assert "| 2 |" in deck_row and " ± " in deck_row  # two seeds: mean ± sd
@@ -193,7 +203,7 @@ def test_cli_runs_and_writes_the_report(configs, tmp_path):
     assert "| 2 |" in row and " ± " in row and "Seeds 0, 3;" in text
     config = json.loads((results / "labels" / "seed_3" / "config.json").read_text())
     (results / "labels" / "seed_3" / "config.json").write_text(json.dumps({**config, "epochs": 9}))
-    labels = experiment.load_experiments(str(configs), only="labels")[0]
+    labels = runner.load_experiments(str(configs), only="labels")[0]
     assert report.scored_seeds(labels, str(results)) == [0]  # another budget's run is left out
     assert experiment.main(["experiment", f"--configs={configs}", "--seeds=x"]) == 2
 
@@ -227,5 +237,5 @@ def test_sigterm_stops_an_experiment_like_ctrl_c_and_records_its_session(tmp_pat
     finally:
         proc.kill()
     assert proc.returncode == 128 + signal.SIGTERM and "run the same command again" in err and "Traceback" not in err
-    (session,) = experiment.sessions(str(results))
+    (session,) = runner.sessions(str(results))
     assert not session["finished"] and session["trained"] == 0

@@ -12,7 +12,7 @@ from keras import ops
 from tensorboard.backend.event_processing import event_accumulator
 
 import keras_gan
-from keras_gan import callbacks, data, evaluate, losses, penalties, plots, presets, rundir, sampling, scoring, train
+from keras_gan import callbacks, data, evaluate, loop, losses, penalties, plots, presets, rundir, sampling, scoring, train
 from keras_gan.config import TrainConfig
 from keras_gan.errors import ConfigError
 from keras_gan.metrics import registry
@@ -48,7 +48,7 @@ def test_a_metric_registered_outside_the_package_reaches_every_command(toy_metri
     logged = []
     config = TrainConfig(dataset="mnist", data_dir=idx_dir, output_dir=str(tmp_path / "run"), epochs=2, batch_size=32,
                          steps_per_epoch=2, eval_every=1, eval_samples=40, eval_metrics="mean_gap")
-    history = train.train(config, log=logged.append)
+    history = loop.fit(config, log=logged.append)
     assert [sorted(e) for e in history["evals"]] == [["epoch", "mean_gap"]] * 2
     assert (tmp_path / "run" / rundir.EVALS).read_text().splitlines()[0] == "epoch,mean_gap"
     assert any("scores at epoch 2: mean gap " in line and "best mean gap at epoch" in line for line in logged)
@@ -87,7 +87,7 @@ def test_a_penalty_registered_outside_the_package_owns_its_setting(toy_penalty, 
     assert train.main(["train", "--model=wgan_drift", "--drift_weight=0.125", "--dry_run"]) == 0
     assert json.loads(capsys.readouterr().out)["drift_weight"] == 0.125
     # The critic's loss is the Wasserstein loss plus the term, at the configured weight.
-    gan = train.build_gan(config, (28, 28, 1))
+    gan = loop.build_gan(config, (28, 28, 1))
     rng = np.random.default_rng(0)
     real = rng.uniform(-1, 1, (32, 784)).astype("float32")
     noise = rng.uniform(-1, 1, (32, 10)).astype("float32")
@@ -96,7 +96,7 @@ def test_a_penalty_registered_outside_the_package_owns_its_setting(toy_penalty, 
     expected = d_fake.mean() - d_real.mean() + 0.25 * np.mean(d_real ** 2)
     assert gan.discriminator_step(real, noise) == pytest.approx(float(expected), rel=1e-4)
     # It trains end to end, and a resumed run may not change the setting.
-    train.train(config, log=lambda *_: None)
+    loop.fit(config, log=lambda *_: None)
     assert json.loads((tmp_path / "run" / rundir.CONFIG).read_text())["drift_weight"] == 0.25
     assert train.main(["train", f"--output_dir={tmp_path / 'run'}", "--resume", "--epochs=2",
                        "--drift_weight=1.0"]) == 2
@@ -151,7 +151,7 @@ def test_tensorboard_and_a_users_callback_see_every_step_of_a_real_run(idx_dir, 
     png = tf.make_ndarray(events["samples"][-1].tensor_proto)[2]  # width, height, then the encoded image
     image = tf.io.decode_png(png).numpy()
     assert image.shape == (config.sample_rows * 28, config.sample_cols * 28, 1)
-    run = train.build_gan(config, (28, 28, 1))  # the grid shows the last epoch's generator on the fixed noise
+    run = loop.build_gan(config, (28, 28, 1))  # the grid shows the last epoch's generator on the fixed noise
     run.generator.set_weights(keras.models.load_model(tmp_path / "run" / rundir.GENERATOR).get_weights())
     expected = plots.tile(run.sample(sampling.fixed_noise(config)), (28, 28, 1), config.sample_rows, config.sample_cols)
     assert np.abs(image / 255.0 - expected).max() <= 1 / 255 + 1e-6
@@ -164,7 +164,7 @@ def _value(event) -> float:
 def test_tensorboard_can_be_turned_off(idx_dir, tmp_path):
     config = TrainConfig(dataset="mnist", data_dir=idx_dir, output_dir=str(tmp_path / "run"), epochs=1, batch_size=32,
                          steps_per_epoch=2, tensorboard=False)
-    train.train(config, log=lambda *_: None)
+    loop.fit(config, log=lambda *_: None)
     assert not (tmp_path / "run" / rundir.TENSORBOARD).exists()
     assert callbacks.Checkpoint in [type(c) for c in callbacks.for_run(config)][-1:]
 
@@ -199,3 +199,25 @@ def test_the_python_api_of_the_readme(idx_dir, use_classifier, tmp_path):
     assert set(scores) == {"real_samples", "generated_samples", "feature_network", "fid"}
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         keras_gan.nothing  # noqa: B018
+
+
+class StopAtStep(keras_gan.Callback):
+    def __init__(self):
+        self.ended = 0
+
+    def on_step_end(self, run, step, logs):
+        if step == 2:
+            raise KeyboardInterrupt
+
+    def on_train_end(self, run):
+        self.ended += 1
+
+
+def test_on_train_end_runs_however_training_ends(idx_dir, tmp_path):
+    config = TrainConfig(dataset="mnist", data_dir=idx_dir, output_dir=str(tmp_path / "run"), epochs=2, batch_size=32,
+                         steps_per_epoch=2)
+    stop = StopAtStep()
+    with pytest.raises(KeyboardInterrupt):
+        keras_gan.fit(config, log=lambda *_: None, callbacks=[stop])
+    assert stop.ended == 1  # and TensorBoard's writer, closed the same way, wrote nothing of the epoch
+    assert not (tmp_path / "run" / rundir.TENSORBOARD).exists()
