@@ -2,6 +2,8 @@
 
     python -m keras_gan.train --strategy=mirrored                       # every local GPU
     python -m keras_gan.train --strategy=mirrored --cpu_replicas=2      # two logical CPU devices (tests)
+    TF_CONFIG='{"cluster": {"worker": ["host0:2222", "host1:2222"]}, "task": {"type": "worker", "index": 0}}' \
+        python -m keras_gan.train --strategy=multi_worker                # on each machine, its own index
 
 The models, optimizers and the combined model are built inside the strategy's scope. Keras's
 `train_on_batch` with plain arrays runs the whole batch on every replica, so `train_on_batch` here
@@ -11,12 +13,21 @@ every shard holds real images and then as many fakes, which D's loss reads as it
 losses divide themselves by the number of replicas (keras_gan/losses.py) and BatchNorm is
 synchronized (keras_gan/networks.py), so a step on R replicas moves the weights as one device does
 on the same global batch.
+
+Under `multi_worker` every worker runs the same loop on the same data and seeds, so each draws the
+same global batch and trains its replicas' shards of it; only the chief (worker 0) writes the run
+folder. The replicas' losses are averaged by our own step function (`_step_function`), because
+Keras's train function cannot reduce its scalar logs under MultiWorkerMirroredStrategy.
 """
+
+import hashlib
+import json
+import os
 
 import numpy as np
 import tensorflow as tf
 
-from keras_gan.errors import ConfigError
+from keras_gan.errors import ConfigError, WorkerLostError
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
@@ -39,9 +50,8 @@ def make_strategy(strategy: str, cpu_replicas: int = 0) -> tf.distribute.Strateg
     if strategy == "default":
         return tf.distribute.get_strategy()
     if strategy == "multi_worker":
-        # Several processes would each write the run folder: only the chief may, which is not written yet.
-        raise ConfigError("--strategy=multi_worker is not available yet (one process per machine needs a chief "
-                          "that alone writes the run folder); use --strategy=mirrored on one machine.")
+        cluster()  # a clear error for a missing or malformed TF_CONFIG, before TensorFlow reads it
+        return tf.distribute.MultiWorkerMirroredStrategy()
     if cpu_replicas:
         configure_cpu_replicas(cpu_replicas)
         # Logical CPU devices reduce through one device: TensorFlow's collective ops between them were seen
@@ -50,6 +60,63 @@ def make_strategy(strategy: str, cpu_replicas: int = 0) -> tf.distribute.Strateg
                                               cross_device_ops=tf.distribute.ReductionToOneDevice())
     gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
     return tf.distribute.MirroredStrategy(gpus or ["/CPU:0"])
+
+
+def cluster() -> dict:
+    """The TF_CONFIG of this worker, checked: {"cluster": {"worker": [...], ...}, "task": {...}}."""
+    text = os.environ.get("TF_CONFIG")
+    recipe = ('set it on each worker, e.g. TF_CONFIG=\'{"cluster": {"worker": ["host0:2222", "host1:2222"]}, '
+              '"task": {"type": "worker", "index": 0}}\' (index 1 on the second); see README.md, "Scaling".')
+    if not text:
+        raise ConfigError("--strategy=multi_worker reads the cluster from the TF_CONFIG environment variable, "
+                          "which is not set: " + recipe)
+    try:
+        spec = json.loads(text)
+        workers = {kind: list(spec["cluster"][kind]) for kind in ("chief", "worker") if kind in spec["cluster"]}
+        kind, index = spec["task"]["type"], int(spec["task"]["index"])
+        if not workers or kind not in workers or not 0 <= index < len(workers[kind]):
+            raise ValueError(f"task {kind}:{index} is not in the cluster")
+    except (ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"TF_CONFIG is not a cluster description ({e}); " + recipe) from None
+    return spec
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes the run folder: always, but for a worker other than the chief."""
+    return bool(getattr(strategy.extended, "should_checkpoint", True))
+
+
+def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def check_agreement(strategy: tf.distribute.Strategy, **values: str) -> None:
+    """Raises a ConfigError naming what differs when the workers of a multi-worker strategy do not all
+    hold the same `values` (the settings, the data, the epoch and weights resumed from): workers that
+    disagree would otherwise train apart, or wait for each other for ever."""
+    if not is_multi_worker(strategy):
+        return
+    names = sorted(values)
+    # 24-bit digests, exact in float32, gathered from every replica of every worker
+    mine = np.array([int(hashlib.sha256(values[n].encode()).hexdigest()[:6], 16) for n in names], np.float32)
+    local = strategy.experimental_distribute_values_from_function(lambda _: tf.constant(mine))
+    every = strategy.gather(local, axis=0).numpy().reshape(-1, len(names))
+    differ = [n for j, n in enumerate(names) if len(set(every[:, j].tolist())) > 1]
+    if differ:
+        raise ConfigError(f"the workers of --strategy=multi_worker do not agree on {', '.join(differ)}: start every "
+                          "worker with the same flags and data, and, to resume, let each read the same run folder "
+                          "(a shared filesystem, or a copy of the chief's).")
+
+
+def lost(error: Exception) -> WorkerLostError:
+    """The error of a step whose collective operations failed because another worker stopped."""
+    first = str(error).strip().splitlines()
+    return WorkerLostError(f"another worker of the cluster stopped or cannot be reached "
+                           f"({first[-1][:160] if first else type(error).__name__}). Restart every worker with "
+                           "--resume to continue from the last checkpoint the chief saved.")
+
+
+COLLECTIVE_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError)
 
 
 def interleaved(n: int, replicas: int) -> np.ndarray:
@@ -79,11 +146,26 @@ def train_on_batch(model, x, y) -> float:
 
     local = shard(_Replica(0))
     model._maybe_symbolic_build(data_batch=(local[0], local[1], None))  # what train_on_batch does first
-    model.make_train_function()
     model.reset_metrics()
     x_shards, y_shards = strategy.experimental_distribute_values_from_function(shard)
-    logs = model.train_function(iter([(x_shards, y_shards, None)]))
-    return float(logs["loss"])
+    return float(_step_function(model)((x_shards, y_shards)))
+
+
+def _step_function(model):
+    """`model.train_step` on every replica, in one tf.function made once per model: Keras's own train
+    function reduces its scalar logs along an axis they lack under MultiWorkerMirroredStrategy, so
+    the loss (each replica's mean, a Keras Mean metric) is averaged over the replicas here."""
+    step = getattr(model, "_keras_gan_step", None)
+    if step is None:
+        strategy = model.distribute_strategy
+
+        @tf.function(reduce_retracing=True)
+        def step(data):
+            logs = strategy.run(model.train_step, args=(data,))
+            return strategy.reduce(tf.distribute.ReduceOp.MEAN, logs["loss"], axis=None)
+
+        model._keras_gan_step = step
+    return step
 
 
 class _Replica:

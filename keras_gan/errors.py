@@ -2,7 +2,8 @@
 
 Each carries a message that says what was wrong and what to do; the command-line tools print it on
 one line (or one block, for data sources) and exit with the error's status instead of showing a
-traceback: 2 for bad input (a flag, a file, a folder), 3 for a training run that diverged.
+traceback: 2 for bad input (a flag, a file, a folder), 3 for a training run that diverged, 4 for a
+multi-worker run that lost a worker.
 """
 
 
@@ -40,6 +41,12 @@ class DivergenceError(KerasGanError):
     """A loss or a weight became NaN or infinite; the last good state was kept."""
 
     exit_status = 3
+
+
+class WorkerLostError(KerasGanError):
+    """Another worker of a multi-worker run stopped; the chief's last checkpoint was kept."""
+
+    exit_status = 4
 
 
 def reason(e: BaseException) -> str:

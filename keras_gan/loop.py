@@ -12,7 +12,9 @@ were. At the end of each epoch the callbacks (keras_gan/callbacks.py) write the 
 from its last finished epoch and continues exactly as if it had not stopped.
 """
 
+import contextlib
 import dataclasses
+import hashlib
 import math
 import os
 import resource
@@ -75,6 +77,7 @@ class Run:
     log: object = print
     noise: np.ndarray | None = None   # the fixed noise of the sample grids
     labels: np.ndarray | None = None  # and their classes, for a conditional GAN
+    chief: bool = True                # whether this process writes the run folder (one worker of several does)
 
     @property
     def folder(self) -> str:
@@ -105,18 +108,25 @@ def fit(config: TrainConfig, *, resume: bool = False, log=print, callbacks=()) -
     The folder is held for the whole run. With `resume`, the run continues from the folder's
     checkpoint, after checking that `config` changes nothing a resumed run may not change (the
     command line reads those settings from config.json; a library caller must pass them).
-    `callbacks` (keras_gan.callbacks.Callback) run after the package's own, before the checkpoint."""
-    rundir.make(config.run_dir)
-    with rundir.lock(config.run_dir):
-        return _fit(config, resume, log, callbacks)
+    `callbacks` (keras_gan.callbacks.Callback) run after the package's own, before the checkpoint.
+
+    Under --strategy=multi_worker every worker calls `fit`; only the chief holds and writes the folder
+    (the others run the user's `callbacks` alone, with `run.chief` False)."""
+    strategy = distribute.make_strategy(config.strategy, config.cpu_replicas)  # before TensorFlow's runtime starts
+    chief = distribute.is_chief(strategy)
+    if chief:
+        rundir.make(config.run_dir)
+    with rundir.lock(config.run_dir) if chief else contextlib.nullcontext():
+        return _fit(config, strategy, chief, resume, log, callbacks)
 
 
-def _check_folder(config: TrainConfig, resume: bool) -> None:
+def _check_folder(config: TrainConfig, resume: bool, chief: bool = True) -> None:
     """Refuses to overwrite an existing run, and on resume to change what a resumed run may not."""
     folder = config.run_dir
     has_run = os.path.exists(os.path.join(folder, rundir.CHECKPOINT))
     if resume and not has_run:
-        raise ConfigError(f"--resume: {folder} holds no checkpoint to resume from.")
+        shared = "" if chief else " Every worker reads the chief's run folder to resume: share it, or copy it here."
+        raise ConfigError(f"--resume: {folder} holds no checkpoint to resume from.{shared}")
     if not resume and has_run:
         raise ConfigError(f"{folder} already holds a run; pass --resume to continue it, "
                           "or choose another --output_dir.")
@@ -128,7 +138,8 @@ def _check_folder(config: TrainConfig, resume: bool) -> None:
                 + ", ".join(f"--{k} (saved {a!r}, asked {b!r})" for k, (a, b) in sorted(changes.items()))
                 + ". Only " + ", ".join(f"--{k}" for k in sorted(resumable())) + " may change; "
                 "train other settings into a new --output_dir.")
-    rundir.sweep(folder)
+    if chief:  # another worker's temporaries would be the chief's files being written
+        rundir.sweep(folder)
 
 
 def _diverged(folder: str, epoch: int, where: str) -> DivergenceError:
@@ -168,13 +179,12 @@ def _restore(run: Run, folder: str) -> int:
     return meta["epoch"] + 1
 
 
-def _fit(config: TrainConfig, resume: bool, log, extra) -> dict:
+def _fit(config: TrainConfig, strategy, chief: bool, resume: bool, log, extra) -> dict:
     preset = presets.get(config.model)
-    strategy = distribute.make_strategy(config.strategy, config.cpu_replicas)  # before TensorFlow's runtime starts
     if config.batch_size % strategy.num_replicas_in_sync:
         raise ConfigError(f"--batch_size={config.batch_size} does not split evenly across the "
                           f"{strategy.num_replicas_in_sync} replicas of --strategy={config.strategy}.")
-    _check_folder(config, resume)
+    _check_folder(config, resume, chief)
     folder = config.run_dir
     spec = data.get_spec(config.dataset)
     arrays = data.load_arrays(config.dataset, config.data_dir)
@@ -183,7 +193,7 @@ def _fit(config: TrainConfig, resume: bool, log, extra) -> dict:
     replicas = "" if strategy.num_replicas_in_sync == 1 else f" on {strategy.num_replicas_in_sync} replicas"
     log(f"{config.dataset}: {len(arrays.x_train)} training images from {arrays.source}; {config.model} "
         f"({preset.summary}); {steps} steps ({per_step} of {config.batch_size}{replicas}) per epoch; "
-        f"writing to {folder}")
+        + (f"writing to {folder}" if chief else "the chief writes the run folder"))
 
     keras.utils.set_random_seed(config.seed)
     num_classes = len(spec.class_names)
@@ -191,16 +201,24 @@ def _fit(config: TrainConfig, resume: bool, log, extra) -> dict:
         gan = build_gan(config, spec.image_shape, num_classes)
     run = Run(config, preset, gan, arrays, spec.image_shape, steps,
               {"d_loss": [], "g_loss": [], "epochs": []}, log, fixed_noise(config),
-              fixed_labels(config, num_classes) if preset.conditional else None)
+              fixed_labels(config, num_classes) if preset.conditional else None, chief)
     start = _restore(run, folder) if resume else 1
-    callbacks = side_outputs.for_run(config, extra)
+    if distribute.is_multi_worker(strategy):
+        distribute.check_agreement(strategy, settings=_digest(_shared_settings(config)), data=arrays.fingerprint,
+                                   epoch=str(start), weights=_digest(gan.get_state()))
+    callbacks = side_outputs.for_run(config, extra) if chief else list(extra)
     for callback in callbacks:
         callback.on_train_begin(run)
     pipeline = data.Pipeline(arrays.x_train, arrays.y_train if preset.conditional else None,
                              flatten=not preset.convolutional)
     try:
         for epoch in range(start, config.epochs + 1):
-            record = _epoch(run, pipeline, epoch, callbacks)
+            try:
+                record = _epoch(run, pipeline, epoch, callbacks)
+            except distribute.COLLECTIVE_ERRORS as e:
+                if not distribute.is_multi_worker(strategy):
+                    raise
+                raise distribute.lost(e) from None
             log(f"epoch {epoch}/{config.epochs}: d_loss {record['d_loss']:.4f}, g_loss {record['g_loss']:.4f} "
                 f"(means over {steps} steps) | {record['seconds']:.1f} s, {record['images_per_second']:.0f} img/s | "
                 f"rss {record['rss_mb']:.0f} MiB")
@@ -210,8 +228,24 @@ def _fit(config: TrainConfig, resume: bool, log, extra) -> dict:
     finally:  # however training ends: finished, diverged or interrupted
         for callback in callbacks:
             callback.on_train_end(run)
-    log(f"done: {folder} (peak rss {peak_rss_mb():.0f} MiB)")
+    log(f"done: {folder if chief else 'the chief wrote the run folder'} (peak rss {peak_rss_mb():.0f} MiB)")
     return run.history
+
+
+def _shared_settings(config: TrainConfig) -> dict:
+    """What every worker must train with: the settings a resumed run keeps (not where the data is)."""
+    return {k: v for k, v in config.values().items() if k not in resumable()}
+
+
+def _digest(value) -> str:
+    h = hashlib.sha256()
+    if isinstance(value, dict) and all(isinstance(v, np.ndarray) for v in value.values()):
+        for key in sorted(value):
+            h.update(key.encode())
+            h.update(np.ascontiguousarray(value[key]).tobytes())
+    else:
+        h.update(repr(sorted(value.items())).encode())
+    return h.hexdigest()
 
 
 def _epoch(run: Run, pipeline, epoch: int, callbacks) -> dict:

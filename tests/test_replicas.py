@@ -133,11 +133,3 @@ def test_bad_strategy_settings():
         TrainConfig(strategy="tpu")
     with pytest.raises(ConfigError, match="--cpu_replicas applies to --strategy=mirrored"):
         TrainConfig(cpu_replicas=2)
-
-
-def test_multi_worker_says_it_is_not_available(idx_dir, tmp_path, capsys):
-    from keras_gan import train
-
-    assert train.main(["train", "--strategy=multi_worker", "--dataset=mnist", f"--data_dir={idx_dir}", "--epochs=1",
-                       f"--output_dir={tmp_path / 'run'}"]) == 2
-    assert "--strategy=multi_worker is not available yet" in capsys.readouterr().err
