@@ -148,6 +148,20 @@ def test_pipeline_scaling_order_and_batches():
     assert len(set(seen)) == 8
 
 
+def test_every_pixel_value_scales_to_the_decks_float32_value_exactly():
+    """The pipeline keeps uint8 images and scales each batch through a table of the 256 values: the
+    batches equal the deck's `x / 127.5 - 1` in float32, bit for bit, for every pixel value."""
+    images = np.arange(256 * 4, dtype=np.int64).reshape(4, 16, 16, 1).astype(np.uint8)
+    formula = images.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
+    np.testing.assert_array_equal(data.to_unit_range(images), formula)
+    (batch,) = list(data.Pipeline(images, flatten=False).epoch(batch_size=4, seed=0, epoch=1))
+    order = data.Pipeline(images).order(0, 1)
+    assert batch.dtype == np.float32
+    np.testing.assert_array_equal(batch.numpy(), formula[order])
+    with pytest.raises(DataError, match="must be uint8"):
+        data.Pipeline(formula)
+
+
 def test_pipeline_order_depends_on_seed_and_epoch_only():
     pipe = data.Pipeline(np.zeros((100, 28, 28, 1), np.uint8))
     np.testing.assert_array_equal(pipe.order(0, 1), data.Pipeline(np.zeros((100, 28, 28), np.uint8)).order(0, 1))
