@@ -213,11 +213,3 @@ class CycleGAN:
         """One update of D_A, D_B and the generators on unpaired batches `a` and `b` (same size)."""
         d_a, d_b = self.discriminator_step(a, b)
         return {"d_a_loss": d_a, "d_b_loss": d_b, "g_loss": self.generator_step(a, b)}
-
-    def terms(self, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-        """The generators' loss terms on a batch, unweighted: adversarial, cycle and identity."""
-        a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
-        adv_b, adv_a, rec_a, rec_b, id_a, id_b = (np.asarray(o) for o in self.combined([a, b], training=False))
-        return {"adversarial": float(np.mean((adv_b - 1) ** 2) + np.mean((adv_a - 1) ** 2)),
-                "cycle": float(np.mean(np.abs(rec_a - a)) + np.mean(np.abs(rec_b - b))),
-                "identity": float(np.mean(np.abs(id_a - a)) + np.mean(np.abs(id_b - b)))}

@@ -257,17 +257,20 @@ def load_arrays(name: str, data_dir: str | None = None, *, tfds_dir: str | None 
 
 # --- pipelines -----------------------------------------------------------------------------------
 
-# The deck's `x / 127.5 - 1` in float32 for every pixel value: indexing it scales a uint8 array in one
-# pass, to exactly the values the formula gives.
+# The deck's `x / 127.5 - 1` in float32 for every pixel value: indexing it scales uint8 pixels exactly.
 UNIT_RANGE = np.arange(256, dtype=np.float32) / 127.5 - 1.0
+
+
+def _pixels(images) -> np.ndarray:
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise DataError(f"images must be uint8 pixels 0..255 to scale to [-1, 1]; got {images.dtype}.")
+    return images
 
 
 def to_unit_range(images: np.ndarray) -> np.ndarray:
     """uint8 pixels 0..255 to float32 in [-1, 1], as the slide deck's `x / 127.5 - 1`."""
-    images = np.asarray(images)
-    if images.dtype != np.uint8:
-        raise DataError(f"images must be uint8 pixels 0..255 to scale to [-1, 1]; got {images.dtype}.")
-    return UNIT_RANGE[images]
+    return UNIT_RANGE[_pixels(images)]
 
 
 class Pipeline:
@@ -283,9 +286,7 @@ class Pipeline:
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, flatten: bool = True):
-        x = np.asarray(images)
-        if x.dtype != np.uint8:
-            raise DataError(f"the training images must be uint8 pixels 0..255; got {x.dtype}.")
+        x = _pixels(images)
         self.num_examples = len(x)
         self.images = tf.Variable(x.reshape(len(x), -1) if flatten else x, trainable=False)
         self.labels = None if labels is None else tf.constant(np.asarray(labels, np.int64))

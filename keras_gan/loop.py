@@ -15,6 +15,7 @@ from its last finished epoch and continues exactly as if it had not stopped.
 import contextlib
 import dataclasses
 import hashlib
+import json
 import math
 import os
 import resource
@@ -204,8 +205,9 @@ def _fit(config: TrainConfig, strategy, chief: bool, resume: bool, log, extra) -
               fixed_labels(config, num_classes) if preset.conditional else None, chief)
     start = _restore(run, folder) if resume else 1
     if distribute.is_multi_worker(strategy):
-        distribute.check_agreement(strategy, settings=_digest(_shared_settings(config)), data=arrays.fingerprint,
-                                   epoch=str(start), weights=_digest(gan.get_state()))
+        shared = {k: v for k, v in config.values().items() if k not in resumable()}  # not where the data is
+        distribute.check_agreement(strategy, settings=json.dumps(shared, sort_keys=True), data=arrays.fingerprint,
+                                   epoch=str(start), weights=_state_digest(gan.get_state()))
     callbacks = side_outputs.for_run(config, extra) if chief else list(extra)
     for callback in callbacks:
         callback.on_train_begin(run)
@@ -232,19 +234,11 @@ def _fit(config: TrainConfig, strategy, chief: bool, resume: bool, log, extra) -
     return run.history
 
 
-def _shared_settings(config: TrainConfig) -> dict:
-    """What every worker must train with: the settings a resumed run keeps (not where the data is)."""
-    return {k: v for k, v in config.values().items() if k not in resumable()}
-
-
-def _digest(value) -> str:
+def _state_digest(state: dict[str, np.ndarray]) -> str:
     h = hashlib.sha256()
-    if isinstance(value, dict) and all(isinstance(v, np.ndarray) for v in value.values()):
-        for key in sorted(value):
-            h.update(key.encode())
-            h.update(np.ascontiguousarray(value[key]).tobytes())
-    else:
-        h.update(repr(sorted(value.items())).encode())
+    for key in sorted(state):
+        h.update(key.encode())
+        h.update(np.ascontiguousarray(state[key]).tobytes())
     return h.hexdigest()
 
 

@@ -46,6 +46,16 @@ def test_idx_broken_gzip(tmp_path):
         readers.read_idx(str(tmp_path / "x.gz"))
 
 
+def test_idx_gzip_with_a_corrupt_stream(tmp_path):
+    """A whole archive whose compressed data is damaged: zlib's own error, reported as the others."""
+    write_idx(tmp_path / "x", np.arange(10 * 28 * 28).reshape(10, 28, 28).astype(np.uint8), gz=True)
+    raw = bytearray((tmp_path / "x.gz").read_bytes())
+    raw[20:40] = b"\xff" * 20  # inside the deflate stream, after the 10-byte gzip header
+    (tmp_path / "x.gz").write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="cannot read .*Replace the file"):
+        readers.read_idx(str(tmp_path / "x.gz"))
+
+
 def test_npz_missing_keys(tmp_path):
     np.savez(tmp_path / "d.npz", x_train=np.zeros((2, 28, 28), np.uint8), y_train=np.zeros(2))
     with pytest.raises(DataError, match="lacks the arrays x_test, y_test"):

@@ -71,8 +71,6 @@ def test_cyclegan_losses_are_the_papers(cycle):
                 + 5 * (l1(id_a, a) + l1(id_b, b)))
     total = loss(cycle.combined, [a, b], cycle.targets(a, b))
     assert total == pytest.approx(expected, rel=1e-5)
-    terms = cycle.terms(a, b)
-    assert terms["adversarial"] + 10 * terms["cycle"] + 5 * terms["identity"] == pytest.approx(expected, rel=1e-5)
     # the outputs are what they say: F(G(a)) is the cycle of a, G(b) the identity of b
     np.testing.assert_allclose(rec_a, np.asarray(cycle.g_ba(cycle.g_ab(a))), atol=1e-5)
     np.testing.assert_allclose(id_b, np.asarray(cycle.g_ab(b)), atol=1e-6)

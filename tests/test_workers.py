@@ -163,6 +163,21 @@ def test_workers_that_disagree_stop_with_a_clear_error(idx_dir, tmp_path):
     assert not (tmp_path / "a" / rundir.CHECKPOINT).exists()
 
 
+def test_a_worker_other_than_the_chief_leaves_the_folder_alone(tmp_path):
+    """The folder checks of a non-chief worker: it sweeps none of the chief's temporaries, and a
+    folder it cannot resume from says that every worker must see the chief's."""
+    config = TrainConfig(output_dir=str(tmp_path / "run"))
+    rundir.make(config.run_dir)
+    temporary = os.path.join(config.run_dir, TEMPORARY_PREFIX + "checkpoint.npz")
+    open(temporary, "w").close()
+    loop._check_folder(config, resume=False, chief=False)
+    assert os.path.exists(temporary)
+    loop._check_folder(config, resume=False, chief=True)
+    assert not os.path.exists(temporary)
+    with pytest.raises(ConfigError, match="Every worker reads the chief's run folder to resume"):
+        loop._check_folder(config, resume=True, chief=False)
+
+
 @pytest.mark.parametrize("value, message", [
     (None, "TF_CONFIG environment variable, which is not set"),
     ("{not json", "TF_CONFIG is not a cluster description"),
