@@ -78,63 +78,67 @@ class Evaluation(Callback):
 
 
 class LossLog(Callback):
-    """config.json, losses.csv (every step) and epochs.csv (every epoch)."""
-
-    EPOCH_KEYS = ("epoch", "d_loss", "g_loss", "seconds", "images_per_second", "rss_mb")
+    """config.json, losses.csv (every step) and epochs.csv (every epoch): a column per loss of the model."""
 
     def on_epoch_end(self, run, epoch, logs):
-        d, g, steps = run.history["d_loss"], run.history["g_loss"], run.steps
+        names, steps = run.gan.loss_names, run.steps
+        values = [run.history[name] for name in names]
         write_text(os.path.join(run.folder, rundir.CONFIG), run.config.to_json())
         write_text(os.path.join(run.folder, rundir.LOSSES), rundir.csv_text(
-            ("step", "epoch", "d_loss", "g_loss"), ((i + 1, i // steps + 1, d[i], g[i]) for i in range(len(d)))))
+            ("step", "epoch", *names), ((i + 1, i // steps + 1, *(v[i] for v in values)) for i in range(len(values[0])))))
+        keys = ("epoch", *names, "seconds", "images_per_second", "rss_mb")
         write_text(os.path.join(run.folder, rundir.EPOCHS), rundir.csv_text(
-            self.EPOCH_KEYS, ([e[k] for k in self.EPOCH_KEYS] for e in run.history["epochs"])))
+            keys, ([e[k] for k in keys] for e in run.history["epochs"])))
 
 
 class Networks(Callback):
-    """generator.keras and discriminator.keras (with the loss's output activation), plain Keras files."""
+    """The model's networks as plain Keras files: generator.keras and discriminator.keras (with the
+    loss's output activation); CycleGAN's generator_a2b, generator_b2a, discriminator_a and _b."""
 
     def on_epoch_end(self, run, epoch, logs):
-        save_network(run.gan.generator, os.path.join(run.folder, rundir.GENERATOR))
-        save_network(run.gan.discriminator_for_export(), os.path.join(run.folder, rundir.DISCRIMINATOR))
+        for name, network in run.gan.exports().items():
+            save_network(network, os.path.join(run.folder, name + ".keras"))
 
 
 class Figures(Callback):
-    """The fixed noise batch's sample grid, samples/epoch_NNN.png, and loss_curves.png: at epoch 1,
-    every `--sample_every` epochs and at the last."""
+    """The sample grid, samples/epoch_NNN.png (G of the fixed noise, or fixed inputs beside their
+    outputs), and loss_curves.png: at epoch 1, every `--sample_every` epochs and at the last."""
 
     def on_epoch_end(self, run, epoch, logs):
         config = run.config
         if not (epoch == 1 or epoch % config.sample_every == 0 or epoch == config.epochs):
             return
         plots.sample_grid(run.fixed_samples(), run.image_shape, rundir.sample_grid(run.folder, epoch),
-                          rows=config.sample_rows, cols=config.sample_cols,
-                          title=f"{config.model} GAN on {config.dataset}, epoch {epoch}")
-        plots.loss_curves(run.history["d_loss"], run.history["g_loss"], os.path.join(run.folder, rundir.LOSS_CURVES),
-                          steps_per_epoch=run.steps, title=f"{config.model} GAN on {config.dataset}: losses to epoch {epoch}",
-                          ylabel=f"{run.preset.loss.replace('_', ' ')} loss")
+                          rows=config.sample_rows, cols=config.sample_cols, title=run.task.title(epoch))
+        panels = [(label, {name: run.history[name] for name in names}) for label, names in run.task.panels(run.gan)]
+        plots.loss_curves(panels, os.path.join(run.folder, rundir.LOSS_CURVES), steps_per_epoch=run.steps,
+                          title=f"{config.model} on {config.dataset}: losses to epoch {epoch}")
+
+
+def _tag(name: str) -> str:
+    return name.removesuffix("_loss")
 
 
 class TensorBoard(Callback):
-    """TensorBoard summaries in RUN/tensorboard: D and G loss at every step (loss/d, loss/g), the epoch's
-    means and speed (epoch/...), every score of an evaluation (scores/...) and the sample grid of the
-    fixed noise (samples), each epoch. `tensorboard --logdir runs` shows every run of a folder."""
+    """TensorBoard summaries in RUN/tensorboard: every loss at every step (loss/d, loss/g; CycleGAN's and
+    SRGAN's terms too), the epoch's means and speed (epoch/...), every score of an evaluation
+    (scores/...) and the sample grid, each epoch. `tensorboard --logdir runs` shows every run of a folder."""
 
     def __init__(self):
         self.writer, self.pending = None, []
 
     def on_step_end(self, run, step, logs):
-        self.pending.append((step, logs["d_loss"], logs["g_loss"]))
+        self.pending.append((step, {name: logs[name] for name in run.gan.loss_names}))
 
     def on_epoch_end(self, run, epoch, logs):
         if self.writer is None:
             self.writer = tf.summary.create_file_writer(os.path.join(run.folder, rundir.TENSORBOARD))
         config = run.config
         with self.writer.as_default():
-            for step, d, g in self.pending:
-                tf.summary.scalar("loss/d", d, step=step)
-                tf.summary.scalar("loss/g", g, step=step)
-            for key in ("d_loss", "g_loss", "images_per_second", "rss_mb"):
+            for step, losses in self.pending:
+                for name, value in losses.items():
+                    tf.summary.scalar(f"loss/{_tag(name)}", value, step=step)
+            for key in (*run.gan.loss_names, "images_per_second", "rss_mb"):
                 tf.summary.scalar(f"epoch/{key}", logs[key], step=epoch)
             for key, value in logs.get("scores", {}).items():
                 tf.summary.scalar(f"scores/{key}", value, step=epoch)

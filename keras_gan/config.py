@@ -63,6 +63,11 @@ class TrainConfig:
     n_critic: int | None = _field(None, "D (critic) updates per G update")
     dcgan_filters: int = _field(128, "dcgan: filters of the generator's first convolution.")
     cgan_layout: str = _field("concat", "cgan: concat (z and y concatenated first) or paper (z->200, y->1000).")
+    filters: int | None = _field(None, "cyclegan, srgan, srresnet: filters of the generator's first convolution "
+                                 "(and of the discriminators').")
+    blocks: int | None = _field(None, "cyclegan, srgan, srresnet: residual blocks of the generator.")
+    lambda_cycle: float = _field(10.0, "cyclegan: weight of the cycle-consistency loss; the identity loss weighs half.")
+    scale: int = _field(4, "srgan, srresnet: the upscaling factor (2, 4 or 8; it must divide the image size).")
     seed: int = _field(0, "Seed of weights, noise, dropout and shuffling.")
     strategy: str = _field("default", "default (one device), mirrored (every local GPU, or --cpu_replicas logical "
                            "CPU devices) or multi_worker (a cluster from TF_CONFIG); --batch_size is the global batch.")
@@ -163,8 +168,30 @@ class TrainConfig:
              f"--cpu_replicas applies to --strategy=mirrored and must be >= 0. Received: cpu_replicas={self.cpu_replicas}")
         need(self.precision in PRECISIONS,
              f"--precision must be one of {', '.join(PRECISIONS)}. Received: precision={self.precision!r}")
+        if preset.task != "noise":
+            self._check_image_task(preset, need)
         need(self.cgan_layout in CGAN_LAYOUTS,
              f"--cgan_layout must be one of {', '.join(CGAN_LAYOUTS)}. Received: cgan_layout={self.cgan_layout!r}")
+
+    def _check_image_task(self, preset, need):
+        """What a model that learns from images (cyclegan, srgan, srresnet) accepts."""
+        model = f"--model={self.model}"
+        for name in ("filters", "blocks"):
+            value = getattr(self, name)
+            need(isinstance(value, int) and value > 0, f"--{name} must be a positive integer. Received: {name}={value}")
+        need(self.n_critic == 1, f"{model} updates each discriminator once per step: --n_critic must be 1.")
+        need(self.eval_every == 0, f"--eval_every scores generators of noise; {model} translates images, and "
+                                   "python -m keras_gan.experiment scores it on its test pairs. Leave --eval_every at 0.")
+        need(self.strategy == "default", f"{model} trains on one device for now: --strategy must be default.")
+        need(self.sample_cols == preset.grid_columns,
+             f"{model}'s sample grid shows {preset.grid_columns} images to a row (an input and its outputs): "
+             f"--sample_cols must be {preset.grid_columns}, or left out. Received: sample_cols={self.sample_cols}")
+        need(self.lambda_cycle > 0, f"--lambda_cycle must be positive. Received: lambda_cycle={self.lambda_cycle}")
+        height, width, _ = data.get_spec(self.dataset).image_shape
+        step = 4 if preset.task == "cyclegan" else self.scale  # the ResNet generator halves the image twice
+        need(self.scale in (2, 4, 8), f"--scale must be 2, 4 or 8. Received: scale={self.scale}")
+        need(height % step == 0 and width % step == 0,
+             f"{model} needs images whose size divides by {step}; {self.dataset}'s are {height}x{width}.")
 
     @property
     def run_dir(self) -> str:

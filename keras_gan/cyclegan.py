@@ -29,6 +29,7 @@ import numpy as np
 from keras import layers
 
 from keras_gan.optimizers import FusedAdam
+from keras_gan.state import Stateful
 
 LAMBDA_CYCLE = 10.0
 
@@ -147,20 +148,29 @@ class ImagePool:
         self.rng.bit_generator.state = json.loads(bytes(state[f"{prefix}/rng"]).decode())
 
 
-class CycleGAN:
+TERMS = ("adv_a2b", "adv_b2a", "cycle_a", "cycle_b", "identity_a", "identity_b")
+
+
+class CycleGAN(Stateful):
     """G: A->B, F: B->A, D_A, D_B and the combined model; `train_step(a, b)` runs one update of each
-    discriminator and one of both generators, all through `train_on_batch`."""
+    discriminator and one of both generators, all through `train_on_batch`, and returns every loss:
+    D_A's and D_B's, the generators' weighted total, and its six terms unweighted (`TERMS`: the
+    combined model's outputs are named after them)."""
+
+    loss_names = ("d_a_loss", "d_b_loss", "g_loss", *TERMS)
 
     def __init__(self, g_ab: keras.Model, g_ba: keras.Model, d_a: keras.Model, d_b: keras.Model, *,
                  lambda_cycle: float = LAMBDA_CYCLE, identity: float = 0.5, pool_size: int = 50, seed: int = 0,
-                 optimizers=None):
+                 real_target: float = 1.0, optimizers=None):
         """`identity` weighs the identity loss as a fraction of `lambda_cycle` (the paper's 0.5; 0 for
-        none). `optimizers` are (D_A's, D_B's, the generators'); Adam(2e-4, 0.5) by default."""
+        none); `real_target` is the discriminators' target for real images (1, or 0.9 for one-sided
+        label smoothing). `optimizers` are (D_A's, D_B's, the generators'); Adam(2e-4, 0.5) by default."""
         names = [m.name for m in (g_ab, g_ba, d_a, d_b)]
         if len(set(names)) < 4:
             raise ValueError(f"the four networks need distinct names to live in one combined model; got {names} "
                              "(build them with name=..., as build_networks does).")
         self.g_ab, self.g_ba, self.d_a, self.d_b = g_ab, g_ba, d_a, d_b
+        self.real_target = float(real_target)
         d_a_opt, d_b_opt, g_opt = optimizers or [FusedAdam(2e-4, beta_1=0.5) for _ in range(3)]
         for d, optimizer in ((d_a, d_a_opt), (d_b, d_b_opt)):
             d.trainable = True
@@ -171,9 +181,11 @@ class CycleGAN:
         a, b = keras.Input(shape=shape, name="a"), keras.Input(shape=shape, name="b")
         fake_b, fake_a = g_ab(a), g_ba(b)
         outputs = [d_b(fake_b), d_a(fake_a), g_ba(fake_b), g_ab(fake_a), g_ba(a), g_ab(b)]
+        outputs = [layers.Identity(name=term)(x) for term, x in zip(TERMS, outputs)]
         self.loss_weights = [1.0, 1.0, lambda_cycle, lambda_cycle, identity * lambda_cycle, identity * lambda_cycle]
         self.combined = keras.Model([a, b], outputs, name="cyclegan")
-        self.combined.compile(optimizer=g_opt, loss=["mse", "mse", "mae", "mae", "mae", "mae"], loss_weights=self.loss_weights)
+        self.combined.compile(optimizer=g_opt, loss=["mse", "mse", "mae", "mae", "mae", "mae"],
+                              loss_weights=self.loss_weights)
         g_opt.build(self.combined.trainable_variables)
         self.pool_a, self.pool_b = ImagePool(pool_size, seed), ImagePool(pool_size, seed + 1)
         self._targets = {}
@@ -182,7 +194,7 @@ class CycleGAN:
         if n not in self._targets:
             patch = tuple(self.d_a.outputs[0].shape[1:])
             ones = np.ones((n, *patch), np.float32)
-            self._targets[n] = (ones, np.concatenate([ones, np.zeros_like(ones)]))
+            self._targets[n] = (ones, np.concatenate([ones * self.real_target, np.zeros_like(ones)]))
         return self._targets[n]
 
     def discriminator_step(self, a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -197,12 +209,13 @@ class CycleGAN:
         d_b = float(self.d_b.train_on_batch(np.concatenate([b, fake_b]), d_targets))
         return d_a, d_b
 
-    def generator_step(self, a: np.ndarray, b: np.ndarray) -> float:
-        """One update of both generators through the combined model, both discriminators frozen."""
+    def generator_step(self, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+        """One update of both generators through the combined model, both discriminators frozen;
+        returns the weighted total (g_loss) and each term."""
         a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
         self.d_a.trainable = self.d_b.trainable = False
-        # the total only: Keras names per-output losses by layer, and F and G each give two outputs
-        return float(self.combined.train_on_batch([a, b], self.targets(a, b), return_dict=True)["loss"])
+        logs = self.combined.train_on_batch([a, b], self.targets(a, b), return_dict=True)
+        return {"g_loss": float(logs["loss"]), **{term: float(logs[f"{term}_loss"]) for term in TERMS}}
 
     def targets(self, a, b) -> list:
         """The combined model's targets for batches `a` and `b`."""
@@ -212,4 +225,30 @@ class CycleGAN:
     def train_step(self, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
         """One update of D_A, D_B and the generators on unpaired batches `a` and `b` (same size)."""
         d_a, d_b = self.discriminator_step(a, b)
-        return {"d_a_loss": d_a, "d_b_loss": d_b, "g_loss": self.generator_step(a, b)}
+        return {"d_a_loss": d_a, "d_b_loss": d_b, **self.generator_step(a, b)}
+
+    def translate(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Rows of a, G(a), F(G(a)), b, F(b), G(F(b)) (inference mode), as one array of images."""
+        fake_b, fake_a = np.asarray(self.g_ab(a, training=False)), np.asarray(self.g_ba(b, training=False))
+        rows = [a, fake_b, np.asarray(self.g_ba(fake_b, training=False)),
+                b, fake_a, np.asarray(self.g_ab(fake_a, training=False))]
+        return np.stack(rows, axis=1).reshape((-1, *a.shape[1:]))
+
+    def exports(self) -> dict:
+        """The networks a run folder keeps, by file name (without .keras)."""
+        return {"generator_a2b": self.g_ab, "generator_b2a": self.g_ba,
+                "discriminator_a": self.d_a, "discriminator_b": self.d_b}
+
+    # --- state, for checkpoints (keras_gan/state.py) ------------------------------------------------
+    def _parts(self):
+        return {"generator_a2b": self.g_ab.variables, "generator_b2a": self.g_ba.variables,
+                "discriminator_a": self.d_a.variables, "discriminator_b": self.d_b.variables,
+                "d_a_optimizer": self.d_a.optimizer.variables, "d_b_optimizer": self.d_b.optimizer.variables,
+                "g_optimizer": self.combined.optimizer.variables}
+
+    def extra_state(self):
+        return {**self.pool_a.get_state("pool_a"), **self.pool_b.get_state("pool_b")}
+
+    def set_extra_state(self, state):
+        self.pool_a.set_state(state, "pool_a")
+        self.pool_b.set_state(state, "pool_b")

@@ -293,8 +293,8 @@ class Pipeline:
         self._order = tf.Variable(tf.range(self.num_examples, dtype=tf.int64), trainable=False)
         self._datasets = {}
 
-    def order(self, seed: int, epoch: int) -> np.ndarray:
-        return np.random.default_rng([seed, epoch]).permutation(self.num_examples)
+    def order(self, seed, epoch: int) -> np.ndarray:
+        return np.random.default_rng([*np.ravel(seed), epoch]).permutation(self.num_examples)
 
     def _dataset(self, batch_size: int, steps: int):
         images, labels, order = self.images, self.labels, self._order
@@ -310,7 +310,7 @@ class Pipeline:
                 .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                 .prefetch(tf.data.AUTOTUNE))
 
-    def epoch(self, *, batch_size: int, seed: int, epoch: int, steps: int | None = None):
+    def epoch(self, *, batch_size: int, seed, epoch: int, steps: int | None = None):
         """The batches of one epoch; iterate them fully before asking for the next epoch."""
         available = self.num_examples // batch_size
         steps = available if steps is None else min(steps, available)

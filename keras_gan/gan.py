@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from keras_gan import distribute, losses, networks, penalties, sampling
 from keras_gan.optimizers import FusedAdam
+from keras_gan.state import Stateful
 
 
 @keras.saving.register_keras_serializable(package="keras_gan")
@@ -55,8 +56,10 @@ class PenalizedCritic(keras.Model):
                                                       None if labels is None else labels[:n], seed=self.seed_generator))
 
 
-class GAN:
+class GAN(Stateful):
     """Holds G, D and the combined model, and runs one training step of each."""
+
+    loss_names = ("d_loss", "g_loss")
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *,
                  d_optimizer=None, g_optimizer=None, loss: str = "non_saturating",
@@ -182,7 +185,11 @@ class GAN:
         self._d_export.set_weights(self.network.get_weights())
         return self._d_export
 
-    # --- state, for checkpoints ------------------------------------------------------------------
+    def exports(self) -> dict:
+        """The networks a run folder keeps, by file name (without .keras)."""
+        return {"generator": self.generator, "discriminator": self.discriminator_for_export()}
+
+    # --- state, for checkpoints (keras_gan/state.py) ------------------------------------------------
     def _parts(self):
         return {
             "generator": self.generator.variables,
@@ -190,29 +197,3 @@ class GAN:
             "d_optimizer": self.discriminator.optimizer.variables,
             "g_optimizer": self.combined.optimizer.variables,
         }
-
-    def nonfinite_parts(self) -> list[str]:
-        """The parts of the state (generator, discriminator, either optimizer) that hold a NaN or an
-        infinity: a diverged state, which must never be saved."""
-        def finite(v):
-            a = np.asarray(v)
-            return a.dtype.kind != "f" or bool(np.isfinite(a).all())
-
-        return [part for part, variables in self._parts().items() if not all(finite(v) for v in variables)]
-
-    def get_state(self) -> dict[str, np.ndarray]:
-        return {f"{part}/{i}": np.asarray(v) for part, vs in self._parts().items()
-                for i, v in enumerate(vs)}
-
-    def set_state(self, state: dict[str, np.ndarray]) -> None:
-        for part, variables in self._parts().items():
-            stored = sorted((k for k in state if k.startswith(part + "/")),
-                            key=lambda k: int(k.split("/")[1]))
-            if len(stored) != len(variables):
-                raise ValueError(f"checkpoint has {len(stored)} {part} variables, model has {len(variables)}")
-            for key, var in zip(stored, variables):
-                if tuple(state[key].shape) != tuple(var.shape):
-                    raise ValueError(f"checkpoint {key} has shape {state[key].shape}, "
-                                     f"model variable {var.path} has {tuple(var.shape)}")
-            for key, var in zip(stored, variables):
-                var.assign(state[key])

@@ -3,14 +3,15 @@
     from keras_gan import TrainConfig, fit
     history = fit(TrainConfig(model="dcgan", dataset="fashion_mnist", epochs=5, output_dir="runs/dcgan"))
 
-One step is `n_critic` D updates, each on its own real batch of the tf.data pipeline, then one G
-update: the two `train_on_batch` calls of keras_gan/gan.py. Every step's losses are checked: a
-NaN or infinite loss (or, after the epoch, weight) stops the run at once with a DivergenceError,
-before anything of that epoch is written, so the last good checkpoint and generator stay as they
-were. At the end of each epoch the callbacks (keras_gan/callbacks.py) write the run folder
-(keras_gan/rundir.py lists its files), the checkpoint last: a run stopped at any moment resumes
-from its last finished epoch and continues exactly as if it had not stopped.
-"""
+What one step is depends on the preset's task (keras_gan/tasks.py): for a GAN, `n_critic` D updates,
+each on its own real batch of the tf.data pipeline, then one G update (the two `train_on_batch`
+calls of keras_gan/gan.py); for CycleGAN and SRGAN, their discriminators' and generators' updates on
+one batch of images. Every step's losses are checked: a NaN or infinite loss (or, after the epoch,
+weight) stops the run at once with a DivergenceError, before anything of that epoch is written, so
+the last good checkpoint and generator stay as they were. At the end of each epoch the callbacks
+(keras_gan/callbacks.py) write the run folder (keras_gan/rundir.py lists its files), the checkpoint
+last: a run stopped at any moment resumes from its last finished epoch and continues exactly as if
+it had not stopped."""
 
 import contextlib
 import dataclasses
@@ -26,42 +27,9 @@ import keras
 import numpy as np
 
 from keras_gan import callbacks as side_outputs
-from keras_gan import checkpoint, data, distribute, losses, networks, penalties, presets, rundir
+from keras_gan import checkpoint, data, distribute, presets, rundir, tasks
 from keras_gan.config import TrainConfig, resumable
 from keras_gan.errors import ConfigError, DivergenceError, RunFileError
-from keras_gan.gan import GAN
-from keras_gan.optimizers import FusedAdam
-from keras_gan.sampling import fixed_labels, fixed_noise, make_noise
-
-
-def make_optimizer(config: TrainConfig, preset):
-    if preset.optimizer == "rmsprop":
-        # rho 0.99: the decay of the WGAN authors' RMSProp (PyTorch's default alpha).
-        optimizer = keras.optimizers.RMSprop(config.learning_rate, rho=0.99)
-    else:
-        optimizer = FusedAdam(config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2,
-                              weight_decay=config.weight_decay or None)
-    if config.precision == "mixed_float16":  # float16 gradients underflow without a (dynamic) loss scale
-        return keras.optimizers.LossScaleOptimizer(optimizer)
-    return optimizer
-
-
-def build_gan(config: TrainConfig, image_shape, num_classes: int = 10) -> GAN:
-    """The GAN of `config`'s preset, with the run's hyper-parameters and its loss's and penalty's settings."""
-    preset = presets.get(config.model)
-    with networks.dtype_policy(config.precision):
-        generator, discriminator = presets.build_networks(
-            preset, noise_dim=config.noise_dim, image_shape=image_shape, num_classes=num_classes,
-            dcgan_filters=config.dcgan_filters, cgan_layout=config.cgan_layout)
-    gan = GAN(generator, discriminator, loss=preset.loss, penalty=preset.penalty,
-              label_smoothing=config.label_smoothing, d_optimizer=make_optimizer(config, preset),
-              g_optimizer=make_optimizer(config, preset), fakes_in_training_mode=preset.fakes_in_training_mode,
-              **{k: v for k, v in config.settings.items() if k in _own_settings(preset)})
-    return gan
-
-
-def _own_settings(preset) -> set:
-    return {s.name for s in (*losses.get(preset.loss).settings, *penalties.get(preset.penalty).settings)}
 
 
 @dataclasses.dataclass
@@ -70,23 +38,24 @@ class Run:
 
     config: TrainConfig
     preset: presets.Preset
-    gan: GAN
+    gan: object                    # the model: a GAN (keras_gan/gan.py), CycleGAN or SRGAN
     arrays: data.Arrays
     image_shape: tuple
     steps: int                     # steps per epoch
-    history: dict                  # d_loss, g_loss (every step), epochs, evals, best_epoch
+    history: dict                  # every loss of `gan.loss_names` (every step), epochs, evals, best_epoch
     log: object = print
-    noise: np.ndarray | None = None   # the fixed noise of the sample grids
+    noise: np.ndarray | None = None   # the fixed noise of a GAN's sample grids
     labels: np.ndarray | None = None  # and their classes, for a conditional GAN
     chief: bool = True                # whether this process writes the run folder (one worker of several does)
+    task: tasks.Task | None = None    # how the model trains and draws (keras_gan/tasks.py)
 
     @property
     def folder(self) -> str:
         return self.config.run_dir
 
     def fixed_samples(self) -> np.ndarray:
-        """G's images of the fixed noise batch, now."""
-        return self.gan.sample(self.noise, self.labels)
+        """The sample grid's images now: G's of the fixed noise, or fixed inputs beside their outputs."""
+        return self.task.grid(self.gan)
 
 
 def rss_mb() -> float:
@@ -150,15 +119,14 @@ def _diverged(folder: str, epoch: int, where: str) -> DivergenceError:
                            f"{kept}. A lower --learning_rate, or another --seed, in a new run may avoid it.")
 
 
-def _steps_per_epoch(config: TrainConfig, arrays) -> int:
-    num_train = len(arrays.x_train)
-    if config.batch_size > num_train:
-        raise ConfigError(f"--batch_size={config.batch_size} is larger than the {num_train} training "
-                          f"images of {config.dataset} ({arrays.source}).")
-    steps = num_train // config.batch_size // config.n_critic
+def _steps_per_epoch(config: TrainConfig, task: tasks.Task) -> int:
+    if config.batch_size > task.num_train:
+        raise ConfigError(f"--batch_size={config.batch_size} is larger than the {task.num_train} training images "
+                          f"of {config.dataset} ({task.description}).")
+    steps = task.num_train // config.batch_size // task.batches_per_step
     if steps == 0:
         raise ConfigError(f"--n_critic={config.n_critic} batches of {config.batch_size} do not fit in the "
-                          f"{num_train} training images of {config.dataset}.")
+                          f"{task.num_train} training images of {config.dataset}.")
     return min(steps, config.steps_per_epoch) if config.steps_per_epoch else steps
 
 
@@ -187,41 +155,39 @@ def _fit(config: TrainConfig, strategy, chief: bool, resume: bool, log, extra) -
                           f"{strategy.num_replicas_in_sync} replicas of --strategy={config.strategy}.")
     _check_folder(config, resume, chief)
     folder = config.run_dir
-    spec = data.get_spec(config.dataset)
     arrays = data.load_arrays(config.dataset, config.data_dir)
-    steps = _steps_per_epoch(config, arrays)
+    task = tasks.make(config, arrays, log)
+    steps = _steps_per_epoch(config, task)
     per_step = f"{config.n_critic} D updates and 1 G update" if config.n_critic > 1 else "batch"
     replicas = "" if strategy.num_replicas_in_sync == 1 else f" on {strategy.num_replicas_in_sync} replicas"
-    log(f"{config.dataset}: {len(arrays.x_train)} training images from {arrays.source}; {config.model} "
+    log(f"{config.dataset}: {task.description}; {config.model} "
         f"({preset.summary}); {steps} steps ({per_step} of {config.batch_size}{replicas}) per epoch; "
         + (f"writing to {folder}" if chief else "the chief writes the run folder"))
 
     keras.utils.set_random_seed(config.seed)
-    num_classes = len(spec.class_names)
     with strategy.scope():
-        gan = build_gan(config, spec.image_shape, num_classes)
-    run = Run(config, preset, gan, arrays, spec.image_shape, steps,
-              {"d_loss": [], "g_loss": [], "epochs": []}, log, fixed_noise(config),
-              fixed_labels(config, num_classes) if preset.conditional else None, chief)
+        model = task.build(steps)
+    history = {**{name: [] for name in model.loss_names}, "epochs": []}
+    run = Run(config, preset, model, arrays, task.image_shape, steps, history, log,
+              getattr(task, "noise", None), getattr(task, "labels", None), chief, task)
     start = _restore(run, folder) if resume else 1
     if distribute.is_multi_worker(strategy):
         shared = {k: v for k, v in config.values().items() if k not in resumable()}  # not where the data is
         distribute.check_agreement(strategy, settings=json.dumps(shared, sort_keys=True), data=arrays.fingerprint,
-                                   epoch=str(start), weights=_state_digest(gan.get_state()))
+                                   epoch=str(start), weights=_state_digest(model.get_state()))
     callbacks = side_outputs.for_run(config, extra) if chief else list(extra)
     for callback in callbacks:
         callback.on_train_begin(run)
-    pipeline = data.Pipeline(arrays.x_train, arrays.y_train if preset.conditional else None,
-                             flatten=not preset.convolutional)
     try:
         for epoch in range(start, config.epochs + 1):
             try:
-                record = _epoch(run, pipeline, epoch, callbacks)
+                record = _epoch(run, epoch, callbacks)
             except distribute.COLLECTIVE_ERRORS as e:
                 if not distribute.is_multi_worker(strategy):
                     raise
                 raise distribute.lost(e) from None
-            log(f"epoch {epoch}/{config.epochs}: d_loss {record['d_loss']:.4f}, g_loss {record['g_loss']:.4f} "
+            means = ", ".join(f"{name} {record[name]:.4f}" for name in _shown(model.loss_names))
+            log(f"epoch {epoch}/{config.epochs}: {means} "
                 f"(means over {steps} steps) | {record['seconds']:.1f} s, {record['images_per_second']:.0f} img/s | "
                 f"rss {record['rss_mb']:.0f} MiB")
             logs = dict(record)
@@ -242,53 +208,42 @@ def _state_digest(state: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def _epoch(run: Run, pipeline, epoch: int, callbacks) -> dict:
+def _shown(names) -> list[str]:
+    """The losses that the progress bar and the epoch's line show: the models' own (not a loss's terms)."""
+    return [name for name in names if name.endswith("_loss")]
+
+
+def _epoch(run: Run, epoch: int, callbacks) -> dict:
     """Trains one epoch; records its losses in the history and returns its record."""
-    config, gan, steps = run.config, run.gan, run.steps
-    conditional = run.preset.conditional
-    num_classes = gan.num_classes
+    config, model, steps, task = run.config, run.gan, run.steps, run.task
+    names, shown = model.loss_names, _shown(model.loss_names)
     rng = np.random.default_rng([config.seed, epoch])
-    batches = iter(pipeline.epoch(batch_size=config.batch_size, seed=config.seed, epoch=epoch,
-                                  steps=steps * config.n_critic))
+    batches = task.batches(epoch, steps)
     interactive = sys.stdout.isatty()
-    bar = keras.utils.Progbar(steps, verbose=1 if interactive else 0, unit_name="step",
-                              stateful_metrics=["d_loss", "g_loss"])
-
-    def draw():
-        return make_noise(rng, config.batch_size, config.noise_dim, config.noise)
-
-    def draw_labels():
-        return rng.integers(0, num_classes, config.batch_size) if conditional else None
-
+    bar = keras.utils.Progbar(steps, verbose=1 if interactive else 0, unit_name="step", stateful_metrics=shown)
     started = time.perf_counter()
-    d_epoch, g_epoch = [], []
-    d_total = g_total = 0.0
-    first = len(run.history["d_loss"])
+    epoch_losses = {name: [] for name in names}
+    totals = dict.fromkeys(names, 0.0)
+    first = len(run.history[names[0]])
     for step in range(1, steps + 1):
-        d_losses = []
-        for _ in range(config.n_critic):
-            real, labels = next(batches) if conditional else (next(batches), None)
-            d_losses.append(gan.discriminator_step(real, draw(), labels, draw_labels()))
-        d_loss = float(np.mean(d_losses))
-        g_loss = gan.generator_step(draw(), draw_labels())
-        for name, value in (("d_loss", d_loss), ("g_loss", g_loss)):
-            if not math.isfinite(value):
-                raise _diverged(run.folder, epoch, f"step {step}: {name} is {value}")
-        d_epoch.append(d_loss)
-        g_epoch.append(g_loss)
-        d_total, g_total = d_total + d_loss, g_total + g_loss
+        losses = task.step(model, batches, rng)
+        for name in names:
+            if not math.isfinite(losses[name]):
+                raise _diverged(run.folder, epoch, f"step {step}: {name} is {losses[name]}")
+        for name in names:
+            epoch_losses[name].append(losses[name])
+            totals[name] += losses[name]
         for callback in callbacks:
-            callback.on_step_end(run, first + step, {"epoch": epoch, "d_loss": d_loss, "g_loss": g_loss})
+            callback.on_step_end(run, first + step, {"epoch": epoch, **losses})
         if interactive:  # running means over the epoch so far, as the summary line reports them
-            bar.update(step, [("d_loss", d_total / step), ("g_loss", g_total / step)])
-    broken = gan.nonfinite_parts()  # the last update of the epoch came after its loss was checked
+            bar.update(step, [(name, totals[name] / step) for name in shown])
+    broken = model.nonfinite_parts()  # the last update of the epoch came after its loss was checked
     if broken:
         raise _diverged(run.folder, epoch, f"after its last step: {', '.join(broken)} hold NaN or infinite values")
     seconds = time.perf_counter() - started
-    run.history["d_loss"] += d_epoch
-    run.history["g_loss"] += g_epoch
-    images = steps * config.n_critic * config.batch_size
-    record = {"epoch": epoch, "d_loss": float(np.mean(d_epoch)), "g_loss": float(np.mean(g_epoch)),
-              "seconds": seconds, "images_per_second": images / seconds, "rss_mb": rss_mb()}
+    for name in names:
+        run.history[name] += epoch_losses[name]
+    record = {"epoch": epoch, **{name: float(np.mean(epoch_losses[name])) for name in names},
+              "seconds": seconds, "images_per_second": steps * task.images_per_step / seconds, "rss_mb": rss_mb()}
     run.history["epochs"].append(record)
     return record

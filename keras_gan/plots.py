@@ -41,24 +41,28 @@ def sample_grid(samples: np.ndarray, image_shape, path: str, *, rows: int, cols:
     _save(fig, path)
 
 
-def loss_curves(d_losses, g_losses, path: str, *, steps_per_epoch: int | None = None, title: str = "",
-                ylabel: str = "binary cross-entropy") -> None:
-    """D and G loss at every step, with per-epoch means on top when the epoch length is known."""
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    steps = np.arange(1, len(d_losses) + 1)
-    ax.plot(steps, d_losses, lw=0.5, alpha=0.45, color="tab:blue", label="Discriminator loss (step)")
-    ax.plot(steps, g_losses, lw=0.5, alpha=0.45, color="tab:orange", label="Generator loss (step)")
-    if steps_per_epoch and len(d_losses) >= steps_per_epoch:
-        n = len(d_losses) // steps_per_epoch
-        ends = np.arange(1, n + 1) * steps_per_epoch
-        for values, color, name in ((d_losses, "tab:blue", "D"), (g_losses, "tab:orange", "G")):
-            means = np.asarray(values[: n * steps_per_epoch]).reshape(n, steps_per_epoch).mean(axis=1)
-            ax.plot(ends, means, "o-", ms=3, color=color, label=f"{name} loss (epoch mean)")
-    ax.set_xlabel("training step")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title or "GAN losses")
-    ax.legend(loc="upper right", fontsize=8)
-    ax.grid(alpha=0.3)
+LOSS_LABELS = {"d_loss": "Discriminator", "g_loss": "Generator", "d_a_loss": "D_A", "d_b_loss": "D_B"}
+
+
+def loss_curves(panels, path: str, *, steps_per_epoch: int | None = None, title: str = "") -> None:
+    """Losses at every step, with per-epoch means on top when the epoch length is known. `panels`:
+    [(y label, {loss name: values per step})], one plot each, one above the other."""
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 1.0 + 3.5 * len(panels)), squeeze=False, sharex=True)
+    for (ylabel, series), ax in zip(panels, axes[:, 0]):
+        for i, (name, values) in enumerate(series.items()):
+            color, label = f"C{i}", LOSS_LABELS.get(name, name)
+            steps = np.arange(1, len(values) + 1)
+            ax.plot(steps, values, lw=0.5, alpha=0.45, color=color, label=f"{label} (step)")
+            if steps_per_epoch and len(values) >= steps_per_epoch:
+                n = len(values) // steps_per_epoch
+                means = np.asarray(values[: n * steps_per_epoch]).reshape(n, steps_per_epoch).mean(axis=1)
+                ax.plot(np.arange(1, n + 1) * steps_per_epoch, means, "o-", ms=3, color=color,
+                        label=f"{label} (epoch mean)")
+        ax.set_ylabel(ylabel)
+        ax.legend(loc="upper right", fontsize=8, ncol=2 if len(series) > 3 else 1)
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("training step")
+    axes[0, 0].set_title(title or "GAN losses")
     _save(fig, path)
 
 

@@ -14,6 +14,13 @@ None take the preset's value). `python -m keras_gan.train --model=NAME` picks on
 | lsgan           | Mao et al. 2017                  | the deck's, D without sigmoid          | least squares (0, 1, 1)
 | wgan            | Arjovsky et al. 2017             | the deck's G, critic without dropout   | Wasserstein, weight clipping
 | wgan_gp         | Gulrajani et al. 2017            | the deck's G, critic without dropout   | Wasserstein, gradient penalty
+| cyclegan        | Zhu et al. 2017 (seeds/003)      | ResNet G and F, PatchGAN D_A and D_B   | least squares, cycle and identity L1
+| srgan           | Ledig et al. 2017 (seeds/003)    | SRResNet G, the paper's conv D         | content (features) + 1e-3 adversarial
+| srresnet        | Ledig et al. 2017                | SRResNet G alone                       | pixel-wise mean squared error
+
+The last three learn from images, not from noise (`task`: keras_gan/tasks.py): CycleGAN translates
+between two unpaired domains (edge maps and images, keras_gan/domains.py), SRGAN and SRResNet map
+low- to high-resolution images. Their sample grids show inputs beside outputs, `GRID_COLUMNS` to a row.
 
 G's mode when it makes D's fakes matters only where G has BatchNorm or Dropout (vanilla_bn, dcgan,
 cgan), and was measured: two seeds each, 6 epochs on Fashion-MNIST (dcgan 2 at half width), scored
@@ -39,6 +46,7 @@ class Preset:
     penalty: str = "none"
     optimizer: str = "adam"          # adam (both models) or rmsprop
     conditional: bool = False
+    task: str = "noise"              # noise, cyclegan, srgan or srresnet: what a step learns from (tasks.py)
     convolutional: bool = False      # images travel as (H, W, C) instead of flat
     # D's fakes come from G in training mode (BatchNorm on batch statistics, Dropout on) instead of
     # inference mode; it matters only for generators with BatchNorm or Dropout.
@@ -46,6 +54,11 @@ class Preset:
     generator: dict = dataclasses.field(default_factory=dict)      # keyword arguments of the builder
     discriminator: dict = dataclasses.field(default_factory=dict)
     defaults: dict = dataclasses.field(default_factory=dict)       # TrainConfig values
+
+    @property
+    def grid_columns(self) -> int | None:
+        """Images to a row of the sample grid where a row shows one input and its outputs."""
+        return GRID_COLUMNS.get(self.task)
 
     @property
     def uses_label_smoothing(self) -> bool:
@@ -62,6 +75,8 @@ class Preset:
         return self
 
 
+# a row: a, G(a), F(G(a)), b, F(b), G(F(b)); or the input (nearest), bicubic, G's output, the real image
+GRID_COLUMNS = {"cyclegan": 6, "srgan": 4, "srresnet": 4}
 DECK = dict(noise_dim=10, noise="uniform", learning_rate=2e-4, beta_1=0.5, beta_2=0.999,
             label_smoothing=0.9, epochs=50, batch_size=128, n_critic=1)
 
@@ -97,6 +112,21 @@ PRESETS = {p.name: p for p in [
            discriminator=dict(dropout=0.0),
            defaults={**DECK, "learning_rate": 1e-4, "beta_1": 0.5, "beta_2": 0.9, "label_smoothing": 1.0,
                      "batch_size": 64, "n_critic": 5, "epochs": 100}),
+    # The paper's 200 epochs are 200,000 updates of one image on about 1,000; Fashion-MNIST's footwear
+    # gives 9,000 images per domain, so 20 epochs at batch 32 are 5,600 updates. Half the paper's filters.
+    Preset("cyclegan", "Zhu et al. 2017: edges <-> images, ResNet generators, PatchGAN, cycle loss 10, identity 5, "
+           "pool of 50, Adam(2e-4, 0.5) decayed to 0 over the second half", loss="least_squares", task="cyclegan",
+           convolutional=True,
+           defaults={**DECK, "label_smoothing": 1.0, "batch_size": 32, "epochs": 20, "filters": 32, "blocks": 6,
+                     "sample_every": 1, "sample_rows": 6, "sample_cols": 6}),
+    Preset("srgan", "Ledig et al. 2017: x4 super-resolution, SRResNet G (16 blocks), perceptual loss = content + "
+           "1e-3 adversarial, Adam(1e-4, 0.9)", task="srgan", convolutional=True,
+           defaults={**DECK, "learning_rate": 1e-4, "beta_1": 0.9, "label_smoothing": 1.0, "batch_size": 16,
+                     "epochs": 10, "filters": 64, "blocks": 16, "sample_every": 1, "sample_rows": 8, "sample_cols": 4}),
+    Preset("srresnet", "Ledig et al. 2017: x4 super-resolution, SRResNet G alone on the pixel-wise MSE",
+           task="srresnet", convolutional=True,
+           defaults={**DECK, "learning_rate": 1e-4, "beta_1": 0.9, "label_smoothing": 1.0, "batch_size": 16,
+                     "epochs": 10, "filters": 64, "blocks": 16, "sample_every": 1, "sample_rows": 8, "sample_cols": 4}),
 ]}
 
 

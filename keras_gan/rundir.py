@@ -2,12 +2,14 @@
 
     RUN/config.json            the TrainConfig (`read_config`)
     RUN/checkpoint.npz         weights, optimizer state, history (keras_gan/checkpoint.py)
-    RUN/losses.csv             D and G loss at every step
+    RUN/losses.csv             every loss (D and G; CycleGAN's and SRGAN's terms) at every step
     RUN/epochs.csv             one row per epoch: mean losses, seconds, images per second, memory
     RUN/evals.csv              scores every --eval_every epochs, with metric_curves.png
     RUN/generator.keras        G of the last epoch; generator_best.keras, of the best score
     RUN/discriminator.keras    D of the last epoch, with the loss's output activation
-    RUN/samples/epoch_NNN.png  the fixed noise batch's sample grid, with loss_curves.png
+                               (CycleGAN: generator_a2b, generator_b2a, discriminator_a, discriminator_b)
+    RUN/samples/epoch_NNN.png  the sample grid (G of the fixed noise, or inputs beside outputs),
+                               with loss_curves.png
     RUN/tensorboard/           TensorBoard summaries (losses, scores, sample grids)
     RUN/metrics.json           the scores of keras_gan.evaluate and make experiment, with
     RUN/nearest_training_images.png   the samples closest to a training image (the CID index)
@@ -38,6 +40,8 @@ EPOCHS = "epochs.csv"
 EVALS = "evals.csv"
 GENERATOR = "generator.keras"
 GENERATOR_BEST = "generator_best.keras"
+GENERATOR_A2B = "generator_a2b.keras"
+GENERATOR_B2A = "generator_b2a.keras"
 DISCRIMINATOR = "discriminator.keras"
 SAMPLES = "samples"
 LOSS_CURVES = "loss_curves.png"
@@ -117,8 +121,11 @@ def read_csv(path: str, numbers: tuple[str, ...] = (), what_to_do: str = RESTORE
 
 
 def read_epochs(folder: str) -> list[dict]:
-    """epochs.csv of a run: one dict per epoch."""
-    return read_csv(os.path.join(folder, EPOCHS), ("seconds", "images_per_second", "d_loss", "g_loss"))
+    """epochs.csv of a run: one dict per epoch, every column but the epoch a number (the mean of each
+    of the model's losses, seconds, images per second, memory)."""
+    path = os.path.join(folder, EPOCHS)
+    rows = read_csv(path, ("seconds", "images_per_second"))
+    return read_csv(path, tuple(k for k in rows[0] if k != "epoch")) if rows else []
 
 
 def read_json(path: str, what_to_do: str = RESTORE) -> dict:

@@ -25,7 +25,9 @@ import keras
 import numpy as np
 from keras import layers
 
+from keras_gan import networks
 from keras_gan.optimizers import FusedAdam
+from keras_gan.state import Stateful
 
 ADVERSARIAL_WEIGHT = 1e-3
 
@@ -78,26 +80,21 @@ def discriminator(hr_shape=(28, 28, 1), *, filters: int = 64, dense: int = 1024,
     return keras.Model(inputs, outputs, name=name)
 
 
-def downsample(images: np.ndarray, scale: int = 4) -> np.ndarray:
-    """The low-resolution inputs: each scale x scale block of pixels averaged (box filter)."""
-    n, h, w, c = images.shape
-    if h % scale or w % scale:
-        raise ValueError(f"images of {h}x{w} do not divide into {scale}x{scale} blocks.")
-    return images.reshape(n, h // scale, scale, w // scale, scale, c).mean(axis=(2, 4)).astype(np.float32)
-
-
-class SRGAN:
+class SRGAN(Stateful):
     """G, D, the frozen feature network and the combined model; `train_step(lr, hr)` runs one D update
-    and one G update. With `adversarial=False` it is SRResNet: G alone on the pixel-wise MSE."""
+    and one G update and returns D's loss, G's perceptual loss and its two terms (unweighted). With
+    `adversarial=False` it is SRResNet: G alone on the pixel-wise MSE (its one loss, g_loss)."""
 
     def __init__(self, generator: keras.Model, discriminator_net: keras.Model | None = None,
                  features: keras.Model | None = None, *, adversarial: bool = True,
-                 adversarial_weight: float = ADVERSARIAL_WEIGHT, optimizers=None):
+                 adversarial_weight: float = ADVERSARIAL_WEIGHT, real_target: float = 1.0, optimizers=None):
         self.generator, self.discriminator, self.features = generator, discriminator_net, features
-        self.adversarial = bool(adversarial)
+        self.adversarial, self.real_target = bool(adversarial), float(real_target)
+        self.loss_names = ("d_loss", "g_loss", "content", "adversarial") if self.adversarial else ("g_loss",)
         d_opt, g_opt = optimizers or [FusedAdam(1e-4, beta_1=0.9) for _ in range(2)]
         if not self.adversarial:
             generator.compile(optimizer=g_opt, loss="mse")
+            g_opt.build(generator.trainable_variables)
             self.combined = generator
             return
         if discriminator_net is None or features is None:
@@ -109,32 +106,51 @@ class SRGAN:
         discriminator_net.trainable = False
         lr = keras.Input(shape=tuple(generator.inputs[0].shape[1:]), name="low_resolution")
         sr = generator(lr)
-        self.combined = keras.Model(lr, [features(sr), discriminator_net(sr)], name="srgan")
+        outputs = [layers.Identity(name="content")(features(sr)), layers.Identity(name="adversarial")(discriminator_net(sr))]
+        self.combined = keras.Model(lr, outputs, name="srgan")
         self.combined.compile(optimizer=g_opt, loss=["mse", keras.losses.BinaryCrossentropy(from_logits=True)],
                               loss_weights=[1.0, float(adversarial_weight)])
         g_opt.build(self.combined.trainable_variables)
 
     def discriminator_step(self, lr: np.ndarray, hr: np.ndarray) -> float:
-        """One D update on the real `hr` (target 1) and G(`lr`) (target 0); returns D's loss."""
+        """One D update on the real `hr` (target `real_target`) and G(`lr`) (target 0); returns D's loss."""
         lr, hr = np.asarray(lr, np.float32), np.asarray(hr, np.float32)
         n = len(lr)
         sr = np.asarray(self.generator(lr, training=False))
         self.discriminator.trainable = True  # set before every call: see keras_gan/gan.py
-        targets = np.concatenate([np.ones((n, 1)), np.zeros((n, 1))]).astype(np.float32)
+        targets = np.concatenate([np.full((n, 1), self.real_target), np.zeros((n, 1))]).astype(np.float32)
         return float(self.discriminator.train_on_batch(np.concatenate([hr, sr]), targets))
 
     def targets(self, hr: np.ndarray) -> list:
         """The combined model's targets: the features of the real images, and 1 for D."""
         return [np.asarray(self.features(hr, training=False)), np.ones((len(hr), 1), np.float32)]
 
-    def generator_step(self, lr: np.ndarray, hr: np.ndarray) -> float:
+    def generator_step(self, lr: np.ndarray, hr: np.ndarray) -> dict[str, float]:
         """One G update: on the perceptual loss with D frozen, or (SRResNet) on the pixel-wise MSE."""
         lr, hr = np.asarray(lr, np.float32), np.asarray(hr, np.float32)
         if not self.adversarial:
-            return float(self.generator.train_on_batch(lr, hr))
+            return {"g_loss": float(self.generator.train_on_batch(lr, hr))}
         self.discriminator.trainable = False
-        return float(self.combined.train_on_batch(lr, self.targets(hr), return_dict=True)["loss"])
+        logs = self.combined.train_on_batch(lr, self.targets(hr), return_dict=True)
+        return {"g_loss": float(logs["loss"]), "content": float(logs["content_loss"]),
+                "adversarial": float(logs["adversarial_loss"])}
 
     def train_step(self, lr: np.ndarray, hr: np.ndarray) -> dict[str, float]:
         d = {"d_loss": self.discriminator_step(lr, hr)} if self.adversarial else {}
-        return {**d, "g_loss": self.generator_step(lr, hr)}
+        return {**d, **self.generator_step(lr, hr)}
+
+    def exports(self) -> dict:
+        """The networks a run folder keeps, by file name (without .keras): D with its sigmoid."""
+        if not self.adversarial:
+            return {"generator": self.generator}
+        return {"generator": self.generator,
+                "discriminator": networks.with_output_activation(self.discriminator, "sigmoid")}
+
+    # --- state, for checkpoints (keras_gan/state.py) ------------------------------------------------
+    def _parts(self):
+        if not self.adversarial:
+            return {"generator": self.generator.variables, "g_optimizer": self.generator.optimizer.variables}
+        # the frozen feature network too: a run folder resumes without the file it was read from
+        return {"generator": self.generator.variables, "discriminator": self.discriminator.variables,
+                "features": self.features.variables, "d_optimizer": self.discriminator.optimizer.variables,
+                "g_optimizer": self.combined.optimizer.variables}

@@ -12,7 +12,7 @@ from keras import ops
 from tensorboard.backend.event_processing import event_accumulator
 
 import keras_gan
-from keras_gan import callbacks, data, evaluate, loop, losses, penalties, plots, presets, rundir, sampling, scoring, train
+from keras_gan import callbacks, data, evaluate, loop, losses, penalties, plots, presets, rundir, sampling, scoring, tasks, train
 from keras_gan.config import TrainConfig
 from keras_gan.errors import ConfigError
 from keras_gan.metrics import registry
@@ -87,7 +87,7 @@ def test_a_penalty_registered_outside_the_package_owns_its_setting(toy_penalty, 
     assert train.main(["train", "--model=wgan_drift", "--drift_weight=0.125", "--dry_run"]) == 0
     assert json.loads(capsys.readouterr().out)["drift_weight"] == 0.125
     # The critic's loss is the Wasserstein loss plus the term, at the configured weight.
-    gan = loop.build_gan(config, (28, 28, 1))
+    gan = tasks.build_gan(config, (28, 28, 1))
     rng = np.random.default_rng(0)
     real = rng.uniform(-1, 1, (32, 784)).astype("float32")
     noise = rng.uniform(-1, 1, (32, 10)).astype("float32")
@@ -151,7 +151,7 @@ def test_tensorboard_and_a_users_callback_see_every_step_of_a_real_run(idx_dir, 
     png = tf.make_ndarray(events["samples"][-1].tensor_proto)[2]  # width, height, then the encoded image
     image = tf.io.decode_png(png).numpy()
     assert image.shape == (config.sample_rows * 28, config.sample_cols * 28, 1)
-    run = loop.build_gan(config, (28, 28, 1))  # the grid shows the last epoch's generator on the fixed noise
+    run = tasks.build_gan(config, (28, 28, 1))  # the grid shows the last epoch's generator on the fixed noise
     run.generator.set_weights(keras.models.load_model(tmp_path / "run" / rundir.GENERATOR).get_weights())
     expected = plots.tile(run.sample(sampling.fixed_noise(config)), (28, 28, 1), config.sample_rows, config.sample_cols)
     assert np.abs(image / 255.0 - expected).max() <= 1 / 255 + 1e-6

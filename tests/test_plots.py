@@ -15,7 +15,7 @@ def test_sample_grid_and_loss_curves(tmp_path):
     image = mpimg.imread(tmp_path / "g.png")
     assert image.shape[1] > image.shape[0]  # 6 columns by 4 rows: wider than tall
     losses = np.abs(np.random.default_rng(1).normal(1, 0.2, 40))
-    plots.loss_curves(losses, losses * 2, str(tmp_path / "l.png"), steps_per_epoch=10)
+    plots.loss_curves([("loss", {"d_loss": losses, "g_loss": losses * 2})], str(tmp_path / "l.png"), steps_per_epoch=10)
     assert mpimg.imread(tmp_path / "l.png").shape[0] > 100
 
 

@@ -8,12 +8,12 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gan import checkpoint, loop, presets, rundir, sampling, train
+from keras_gan import checkpoint, loop, presets, rundir, sampling, tasks, train
 from keras_gan.config import TrainConfig
 from keras_gan.errors import ConfigError
 from tests.test_family import small
 
-FAMILY = list(presets.PRESETS)
+FAMILY = [name for name, p in presets.PRESETS.items() if p.task == "noise"]  # GANs of noise (tests/test_images.py: the rest)
 
 
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
@@ -22,7 +22,7 @@ def test_every_preset_trains_an_epoch_in_mixed_precision(model, precision, idx_d
     config = small(model, idx_dir, tmp_path / "run", precision=precision)
     history = loop.fit(config, log=lambda *_: None)
     assert len(history["g_loss"]) == 2 and np.all(np.isfinite(history["d_loss"] + history["g_loss"]))
-    gan = loop.build_gan(config, (28, 28, 1), 10)
+    gan = tasks.build_gan(config, (28, 28, 1), 10)
     compute = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}[precision]
     assert gan.generator.layers[1].compute_dtype == compute and gan.network.layers[0].compute_dtype == compute
     assert all(v.dtype == "float32" for v in gan.generator.trainable_variables + gan.network.trainable_variables)
@@ -53,7 +53,7 @@ def test_mixed_precision_resumes_exactly(idx_dir, tmp_path):
 @pytest.mark.parametrize("model", ["wgan_gp", "dcgan"])
 def test_the_critics_score_is_float32_beyond_float16s_range(model):
     """A raw score of 1e5 overflows float16 (largest 65504): D's last layer computes in float32."""
-    gan = loop.build_gan(TrainConfig(model=model, precision="mixed_float16", dcgan_filters=16), (28, 28, 1), 10)
+    gan = tasks.build_gan(TrainConfig(model=model, precision="mixed_float16", dcgan_filters=16), (28, 28, 1), 10)
     last = gan.network.layers[-1]
     last.bias.assign(np.full((1,), 1e5, np.float32))
     x = np.zeros((2, 784) if model == "wgan_gp" else (2, 28, 28, 1), np.float32)

@@ -82,21 +82,21 @@ FAMILY = """
     from keras_gan import distribute
     distribute.configure_cpu_replicas(2)
     import numpy as np
-    from keras_gan import checkpoint, loop, presets
+    from keras_gan import checkpoint, loop, presets, tasks
     from keras_gan.config import TrainConfig
     from tests.conftest import write_idx_dataset
 
     folder = tempfile.mkdtemp()
     write_idx_dataset(folder)
     out = {}
-    for model in presets.PRESETS:
+    for model in [name for name, p in presets.PRESETS.items() if p.task == "noise"]:  # the others: one device
         runs = {}
         for strategy in (("default", "mirrored") if model in ("wgan", "wgan_gp", "vanilla_bn") else ("mirrored",)):
             config = TrainConfig(model=model, dataset="mnist", data_dir=folder, epochs=1, batch_size=16,
                                  steps_per_epoch=2, output_dir=os.path.join(folder, model + strategy), strategy=strategy,
                                  cpu_replicas=2 if strategy == "mirrored" else 0, dcgan_filters=16, tensorboard=False)
             history = loop.fit(config, log=lambda *_: None)
-            gan = loop.build_gan(config, (28, 28, 1), 10)
+            gan = tasks.build_gan(config, (28, 28, 1), 10)
             gan.set_state(checkpoint.load(config.run_dir)[0])
             runs[strategy] = {"d": history["d_loss"], "g": history["g_loss"],
                               "d_updates": int(gan.discriminator.optimizer.iterations.numpy()), "n_critic": config.n_critic}

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gan import checkpoint, files, loop, rundir, sampling, train
+from keras_gan import checkpoint, files, loop, rundir, sampling, tasks, train
 from keras_gan.config import TrainConfig
 from keras_gan.errors import ConfigError, DivergenceError, RunInUseError
 from keras_gan.gan import GAN
@@ -55,7 +55,7 @@ def test_run_directory_contents(idx_dir, tmp_path):
     state, meta = checkpoint.load(str(run))
     assert meta["epoch"] == 2
     g = keras.models.load_model(run / "generator.keras")
-    gan = loop.build_gan(config, (28, 28, 1))
+    gan = tasks.build_gan(config, (28, 28, 1))
     gan.set_state(state)
     z = sampling.fixed_noise(config)
     np.testing.assert_allclose(np.asarray(g(z)), gan.sample(z), rtol=1e-6, atol=1e-6)

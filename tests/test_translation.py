@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gan import cyclegan, srgan
+from keras_gan import cyclegan, domains, srgan
 
 RNG = np.random.default_rng(0)
 
@@ -159,11 +159,11 @@ def test_srgan_parameter_counts_and_shapes():
 
 def test_downsampling_averages_blocks():
     hr = np.arange(2 * 8 * 8, dtype=np.float32).reshape(2, 8, 8, 1)
-    lr = srgan.downsample(hr, 4)
+    lr = domains.downsample(hr, 4)
     assert lr.shape == (2, 2, 2, 1)
     assert lr[1, 1, 0, 0] == hr[1, 4:8, 0:4, 0].mean()
     with pytest.raises(ValueError, match="4x4 blocks"):
-        srgan.downsample(np.zeros((1, 6, 6, 1)), 4)
+        domains.downsample(np.zeros((1, 6, 6, 1)), 4)
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +178,7 @@ def test_srgan_losses_are_the_papers(sr):
     """D: cross-entropy of its logits, real 1 and fake 0. Combined: the features' mean squared error
     plus 1e-3 times -log sigmoid(D(G(lr))), from the model's own outputs."""
     hr = images(4)
-    lr = srgan.downsample(hr)
+    lr = domains.downsample(hr)
     fake = np.asarray(sr.generator(lr))
     logits = np.asarray(sr.discriminator(np.concatenate([hr, fake])), np.float64)[:, 0]
     softplus = lambda x: np.logaddexp(0, x)  # noqa: E731
@@ -196,7 +196,7 @@ def test_each_srgan_step_moves_only_its_own_network(sr):
     """D's step moves D alone; the combined step moves G alone: neither D nor the feature network."""
     for _ in range(2):
         hr = images(4)
-        lr = srgan.downsample(hr)
+        lr = domains.downsample(hr)
         before = snapshot(sr.generator, sr.discriminator, sr.features)
         sr.discriminator_step(lr, hr)
         middle = snapshot(sr.generator, sr.discriminator, sr.features)
@@ -211,7 +211,7 @@ def test_srresnet_trains_on_the_pixel_loss():
     keras.utils.set_random_seed(0)
     model = srgan.SRGAN(srgan.srresnet_generator(filters=8, blocks=1), adversarial=False)
     hr = images(8)
-    lr = srgan.downsample(hr)
+    lr = domains.downsample(hr)
     out = np.asarray(model.generator(lr), np.float64)
     # the pixel-wise MSE (in inference mode here: BatchNorm's moving statistics)
     assert loss(model.generator, lr, hr) == pytest.approx(np.mean((out - hr) ** 2), rel=1e-5)

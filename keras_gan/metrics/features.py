@@ -153,6 +153,15 @@ def classifier(dataset: str, data_dir: str | None = None, *, arrays=None, log=pr
                           f"{dataset} classifier (test accuracy {accuracy:.4f}), 128-d features")
 
 
+def content_network(dataset: str, data_dir: str | None = None, *, arrays=None, log=print):
+    """SRGAN's content features when no VGG19 is given: the cached classifier's last convolutional
+    activations before its last pooling (14x14x64 on 28x28 images), as the paper's VGG19 phi_5,4 is
+    VGG's last convolution before its last pooling. Images in [-1, 1]; trained first if not cached."""
+    model = classifier(dataset, data_dir, arrays=arrays, log=log).model  # the cached one, or one trained now
+    pools = [i for i, layer in enumerate(model.layers) if isinstance(layer, layers.MaxPooling2D)]
+    return keras.Model(model.inputs[0], model.layers[pools[-1] - 1].output, name="content_features")
+
+
 def inception(weights_path: str, image_shape) -> FeatureNetwork:
     """InceptionV3 with the user's weights: 2048-d pool features and 1000 class probabilities."""
     if not os.path.isfile(weights_path):
