@@ -52,6 +52,10 @@ def load_generator_model(path: str):
         raise ModelFileError(f"{path} is not a .keras file; pass the generator.keras of a training run.")
     model = load_network(path, "pass a generator.keras that keras_gan.train wrote (or a copy of it)")
     inputs, outputs = model.inputs, model.outputs
+    if len(inputs) == 1 and len(inputs[0].shape) == 4 and len(outputs) == 1 and len(outputs[0].shape) == 4 \
+            and outputs[0].shape[1] >= inputs[0].shape[1]:
+        raise ModelFileError(f"{path} maps images to images (a CycleGAN or SRGAN generator), not noise to images: "
+                             "run it with python -m keras_gan.translate or python -m keras_gan.upscale.")
     if len(inputs) not in (1, 2) or any(len(i.shape) != 2 for i in inputs) or len(outputs) != 1:
         raise ModelFileError(f"{path} is not a generator: it should take one noise vector per sample "
                              f"(input shape (batch, noise_dim)), and a one-hot label if conditional; "

@@ -138,7 +138,7 @@ class CycleGANTask(Task):
         self.streams = [data.Pipeline(x, flatten=False) for x in (self.domains.a_train, self.domains.b_train)]
         rows = config.sample_rows
         self.fixed = [data.to_unit_range(x[:rows]) for x in (self.domains.a_test, self.domains.b_test)]
-        self.description = f"{config.dataset} from {arrays.source}: {self.domains.describe()}"
+        self.description = f"{self.domains.describe()}, from {arrays.source}"
 
     def build(self, steps_per_epoch):
         c = self.config

@@ -1,0 +1,122 @@
+"""Image-to-image inference with a saved generator: what `python -m keras_gan.translate` (CycleGAN's
+generator_a2b.keras / generator_b2a.keras) and `python -m keras_gan.upscale` (SRGAN's and SRResNet's
+generator.keras) run.
+
+Input images come as an `.npy` array: uint8 pixels 0..255, or floats in [-1, 1] (what the package's
+generators output), shaped (N, H, W, C), or (N, H, W) for one channel. With `prepare`, the images
+are the ground truth and the inputs are made from them (`--edges`: their edge maps, as CycleGAN's
+domain A; `--downsample`: their box-downsampled copies, as SRGAN's inputs), and the grid shows the
+truth as its last column. The grid has one row per image: the input, (for upscaling, bicubic
+upsampling,) the generator's output (, the truth).
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from keras_gan import data, domains, plots
+from keras_gan.errors import ConfigError, ModelFileError
+from keras_gan.files import atomic_path
+from keras_gan.saving import load_network
+
+
+def load_image_model(path: str, command: str):
+    """A `.keras` network that maps images (N, H, W, C) to images, or a ModelFileError saying what it is."""
+    if not os.path.isfile(path):
+        raise ModelFileError(f"generator file {path} not found; pass a .keras generator that keras_gan.train wrote.")
+    model = load_network(path, "pass a generator .keras file that keras_gan.train wrote (or a copy of it)")
+    inputs, outputs = model.inputs, model.outputs
+    if len(inputs) != 1 or len(inputs[0].shape) != 4:
+        raise ModelFileError(f"{path} takes {[tuple(i.shape) for i in inputs]}, not images: a generator of noise is "
+                             "sampled with python -m keras_gan.generate.")
+    size, out = inputs[0].shape[1], outputs[0].shape if len(outputs) == 1 else ()
+    if len(out) != 4 or out[-1] != inputs[0].shape[-1] or out[1] < size or out[1] % size:
+        raise ModelFileError(f"{path} outputs {[tuple(o.shape) for o in outputs]}, not images as large as its input or "
+                             "larger: it is a discriminator; "
+                             f"python -m keras_gan.{command} needs a generator.")
+    return model
+
+
+def read_images(path: str, shape=None) -> np.ndarray:
+    """The images of an `.npy` file as float32 in [-1, 1], (N, H, W, C); checked against `shape` (H, W, C)."""
+    try:
+        images = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise ConfigError(f"--images={path}: file not found.") from None
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"--images={path} is not a NumPy .npy array ({str(e).splitlines()[0]}).") from None
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or len(images) == 0:
+        raise ConfigError(f"--images={path} holds an array of shape {images.shape}; expected images (N, H, W, C) "
+                          "or (N, H, W).")
+    if images.dtype == np.uint8:
+        images = data.to_unit_range(images)
+    elif images.dtype.kind == "f":
+        lo, hi = float(np.nanmin(images)), float(np.nanmax(images))
+        if not (np.isfinite(images).all() and lo >= -1.0 and hi <= 1.0):
+            raise ConfigError(f"--images={path}: float images must be finite and in [-1, 1] (found {lo:g}..{hi:g}); "
+                              "pass uint8 pixels 0..255 for images in that range.")
+        images = images.astype(np.float32)
+    else:
+        raise ConfigError(f"--images={path} holds {images.dtype}; pass uint8 pixels 0..255 or floats in [-1, 1].")
+    if shape is not None and tuple(images.shape[1:]) != tuple(shape):
+        raise ConfigError(f"--images={path} holds {images.shape[1]}x{images.shape[2]}x{images.shape[3]} images; the "
+                          f"generator takes {shape[0]}x{shape[1]}x{shape[2]}.")
+    return images
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageRequest:
+    """What the translate and upscale commands do (their flags)."""
+
+    generator: str
+    images: str
+    out: str = "grid.png"
+    npy: str = ""
+    prepare: bool = False  # --edges (translate) or --downsample (upscale)
+    num: int = 16          # rows of the grid at most
+
+
+def _to_pixels(images: np.ndarray) -> np.ndarray:
+    return np.rint((np.clip(images, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+
+
+def image_to_files(request: ImageRequest, command: str, log=print) -> np.ndarray:
+    """Runs `command`'s generator (translate or upscale) on the request's images, writes its grid and
+    .npy; returns the outputs, float32 in [-1, 1]."""
+    if not request.generator or not request.images:
+        raise ConfigError("--generator=PATH.keras and --images=PATH.npy are required.")
+    if request.num <= 0:
+        raise ConfigError(f"--num must be a positive integer. Received: num={request.num}")
+    model = load_image_model(request.generator, command)
+    in_shape, out_shape = tuple(model.inputs[0].shape[1:]), tuple(model.outputs[0].shape[1:])
+    scale = out_shape[0] // in_shape[0]
+    truth = None
+    if request.prepare:
+        truth = read_images(request.images, out_shape if command == "upscale" else in_shape)
+        inputs = (domains.downsample(truth, scale) if command == "upscale"
+                  else data.to_unit_range(domains.edges(_to_pixels(truth))))
+    else:
+        inputs = read_images(request.images, in_shape)
+    outputs = np.concatenate([np.asarray(model(inputs[i:i + 256], training=False), np.float32)
+                              for i in range(0, len(inputs), 256)])
+    if request.npy:
+        with atomic_path(request.npy, suffix=".npy") as tmp:
+            np.save(tmp, outputs)
+        log(f"wrote {request.npy}: {outputs.shape} float32 in [-1, 1]")
+    if request.out:
+        n = min(request.num, len(inputs))
+        columns = [domains.upsample_nearest(inputs[:n], scale)]
+        if command == "upscale":
+            columns.append(np.clip(tf.image.resize(inputs[:n], out_shape[:2], method="bicubic").numpy(), -1, 1))
+        columns.append(outputs[:n])
+        if truth is not None:
+            columns.append(truth[:n])
+        names = ["input"] + (["bicubic"] if command == "upscale" else []) + ["output"] + (["real"] if truth is not None else [])
+        plots.sample_grid(np.stack(columns, axis=1).reshape((-1, *out_shape)), out_shape, request.out,
+                          rows=n, cols=len(columns), title=", ".join(names))
+        log(f"wrote {request.out}: {n} rows of {', '.join(names)}")
+    return outputs
