@@ -6,7 +6,7 @@
 
     keras_gan.fit(config, callbacks=[Printer()])
 
-Each hook gets the `Run` (configuration, GAN, run folder, history, fixed sample noise) and a
+Each hook gets the `Run` (configuration, model, task, run folder, history) and a
 `logs` dict. `on_step_end` gets the step's losses; `on_epoch_end` the epoch's record (mean losses,
 seconds, images per second, memory), to which `Evaluation` adds the epoch's `scores`, for the
 callbacks after it. Callbacks run in order: the package's own, then the user's, then `Checkpoint`,

@@ -15,11 +15,21 @@ import os
 
 import numpy as np
 import tensorflow as tf
+from absl import flags
 
 from keras_gan import data, domains, plots
 from keras_gan.errors import ConfigError, ModelFileError
 from keras_gan.files import atomic_path
+from keras_gan.readers import read_images
 from keras_gan.saving import load_network
+
+# What differs between the two commands' flags: the generator they take, the grid, the --prepare flag.
+COMMANDS = {
+    "translate": ("A CycleGAN generator: RUN/generator_a2b.keras or generator_b2a.keras.", "translated.png",
+                  "edges", "The images are real ones: translate their edge maps, and show them as the truth."),
+    "upscale": ("An SRGAN or SRResNet generator: RUN/generator.keras.", "upscaled.png",
+                "downsample", "The images are full-size: downsample them first, and show them as the truth."),
+}
 
 
 def load_image_model(path: str, command: str):
@@ -39,35 +49,6 @@ def load_image_model(path: str, command: str):
     return model
 
 
-def read_images(path: str, shape=None) -> np.ndarray:
-    """The images of an `.npy` file as float32 in [-1, 1], (N, H, W, C); checked against `shape` (H, W, C)."""
-    try:
-        images = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise ConfigError(f"--images={path}: file not found.") from None
-    except (OSError, ValueError) as e:
-        raise ConfigError(f"--images={path} is not a NumPy .npy array ({str(e).splitlines()[0]}).") from None
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.ndim != 4 or len(images) == 0:
-        raise ConfigError(f"--images={path} holds an array of shape {images.shape}; expected images (N, H, W, C) "
-                          "or (N, H, W).")
-    if images.dtype == np.uint8:
-        images = data.to_unit_range(images)
-    elif images.dtype.kind == "f":
-        lo, hi = float(np.nanmin(images)), float(np.nanmax(images))
-        if not (np.isfinite(images).all() and lo >= -1.0 and hi <= 1.0):
-            raise ConfigError(f"--images={path}: float images must be finite and in [-1, 1] (found {lo:g}..{hi:g}); "
-                              "pass uint8 pixels 0..255 for images in that range.")
-        images = images.astype(np.float32)
-    else:
-        raise ConfigError(f"--images={path} holds {images.dtype}; pass uint8 pixels 0..255 or floats in [-1, 1].")
-    if shape is not None and tuple(images.shape[1:]) != tuple(shape):
-        raise ConfigError(f"--images={path} holds {images.shape[1]}x{images.shape[2]}x{images.shape[3]} images; the "
-                          f"generator takes {shape[0]}x{shape[1]}x{shape[2]}.")
-    return images
-
-
 @dataclasses.dataclass(frozen=True)
 class ImageRequest:
     """What the translate and upscale commands do (their flags)."""
@@ -78,6 +59,27 @@ class ImageRequest:
     npy: str = ""
     prepare: bool = False  # --edges (translate) or --downsample (upscale)
     num: int = 16          # rows of the grid at most
+
+
+def define_flags(command: str) -> flags.FlagValues:
+    """The flags of `python -m keras_gan.COMMAND` (translate or upscale)."""
+    generator, out, prepare, prepare_help = COMMANDS[command]
+    fv = flags.FlagValues()
+    flags.DEFINE_string("generator", None, generator, flag_values=fv)
+    flags.DEFINE_string("images", None, "An .npy of images: uint8 0..255 or floats in [-1, 1], (N, H, W[, C]).",
+                        flag_values=fv)
+    flags.DEFINE_string("out", out, "Grid of inputs beside outputs to write ('' for none).", flag_values=fv)
+    flags.DEFINE_string("npy", "", "Also write the outputs as an .npy array in [-1, 1], (N, H, W, C).", flag_values=fv)
+    flags.DEFINE_boolean(prepare, False, prepare_help, flag_values=fv)
+    flags.DEFINE_integer("num", 16, "Rows of the grid at most.", flag_values=fv)
+    return fv
+
+
+def run_command(fv: flags.FlagValues, command: str) -> int:
+    """Runs `command` on its parsed flags."""
+    prepare = fv[COMMANDS[command][2]].value
+    image_to_files(ImageRequest(fv.generator, fv.images, fv.out, fv.npy, prepare, fv.num), command)
+    return 0
 
 
 def _to_pixels(images: np.ndarray) -> np.ndarray:
@@ -96,11 +98,11 @@ def image_to_files(request: ImageRequest, command: str, log=print) -> np.ndarray
     scale = out_shape[0] // in_shape[0]
     truth = None
     if request.prepare:
-        truth = read_images(request.images, out_shape if command == "upscale" else in_shape)
+        truth = read_images(request.images, out_shape if command == "upscale" else in_shape, "images")
         inputs = (domains.downsample(truth, scale) if command == "upscale"
                   else data.to_unit_range(domains.edges(_to_pixels(truth))))
     else:
-        inputs = read_images(request.images, in_shape)
+        inputs = read_images(request.images, in_shape, "the generator's inputs")
     outputs = np.concatenate([np.asarray(model(inputs[i:i + 256], training=False), np.float32)
                               for i in range(0, len(inputs), 256)])
     if request.npy:

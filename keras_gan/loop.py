@@ -40,14 +40,15 @@ class Run:
     preset: presets.Preset
     gan: object                    # the model: a GAN (keras_gan/gan.py), CycleGAN or SRGAN
     arrays: data.Arrays
-    image_shape: tuple
+    task: tasks.Task               # how the model trains and draws (keras_gan/tasks.py)
     steps: int                     # steps per epoch
     history: dict                  # every loss of `gan.loss_names` (every step), epochs, evals, best_epoch
     log: object = print
-    noise: np.ndarray | None = None   # the fixed noise of a GAN's sample grids
-    labels: np.ndarray | None = None  # and their classes, for a conditional GAN
-    chief: bool = True                # whether this process writes the run folder (one worker of several does)
-    task: tasks.Task | None = None    # how the model trains and draws (keras_gan/tasks.py)
+    chief: bool = True             # whether this process writes the run folder (one worker of several does)
+
+    @property
+    def image_shape(self) -> tuple:
+        return self.task.image_shape
 
     @property
     def folder(self) -> str:
@@ -168,8 +169,7 @@ def _fit(config: TrainConfig, strategy, chief: bool, resume: bool, log, extra) -
     with strategy.scope():
         model = task.build(steps)
     history = {**{name: [] for name in model.loss_names}, "epochs": []}
-    run = Run(config, preset, model, arrays, task.image_shape, steps, history, log,
-              getattr(task, "noise", None), getattr(task, "labels", None), chief, task)
+    run = Run(config, preset, model, arrays, task, steps, history, log, chief)
     start = _restore(run, folder) if resume else 1
     if distribute.is_multi_worker(strategy):
         shared = {k: v for k, v in config.values().items() if k not in resumable()}  # not where the data is

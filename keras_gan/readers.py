@@ -1,7 +1,8 @@
 """Readers of the files datasets come in, each checking what it reads.
 
 IDX (LeCun's MNIST format, plain or gzipped), `.npz` archives with x_train/y_train/x_test/y_test,
-and CIFAR-10's python pickles as `keras.datasets.cifar10` caches them. A damaged file raises a
+CIFAR-10's python pickles as `keras.datasets.cifar10` caches them, and `.npy` arrays of images that
+commands take (`--images`). A damaged file raises a
 DataError that names the file and what is wrong with it.
 """
 
@@ -9,6 +10,8 @@ import gzip
 import os
 import pickle
 import zlib
+
+import math
 
 import numpy as np
 
@@ -110,3 +113,29 @@ def read_cifar_batches(folder: str) -> dict[str, np.ndarray] | None:
         "y_train": np.concatenate([p[1] for p in parts[:5]]),
         "x_test": parts[5][0], "y_test": parts[5][1],
     }
+
+
+def read_images(path: str, shape, what: str) -> np.ndarray:
+    """The images of an `.npy` file (`--images`) as float32 (N, H, W, C) in [-1, 1]: uint8 pixels 0..255
+    (scaled as the deck's x / 127.5 - 1) or numbers in [-1, 1], shaped (N, H, W, C), (N, H, W) for one
+    channel or (N, H*W*C), for images of `shape` (`what` they are, for the errors). A DataError of one line otherwise."""
+    try:
+        images = np.load(path, allow_pickle=False)
+        images = images.astype(np.float32) / 127.5 - 1.0 if images.dtype == np.uint8 else images.astype(np.float32)
+    except FileNotFoundError:
+        raise DataError(f"--images={path}: file not found.") from None
+    except Exception as e:  # a truncated, pickled or non-numeric file: NumPy raises many types
+        raise DataError(f"--images={path}: cannot read it as an .npy array of numbers ({reason(e)}).") from None
+    layouts = {tuple(shape), (math.prod(shape),)} | ({tuple(shape[:2])} if shape[-1] == 1 else set())
+    if images.ndim < 2 or len(images) == 0 or tuple(images.shape[1:]) not in layouts:
+        raise DataError(f"--images={path} must hold {what} of {'x'.join(map(str, shape))}, as (N, H, W, C), "
+                        f"(N, H, W) for one channel, or flat; got shape {images.shape}.")
+    images = images.reshape((-1, *shape))
+    broken = int(np.sum(~np.isfinite(images.reshape(len(images), -1)).all(axis=1)))
+    if broken:
+        raise DataError(f"--images={path}: {broken} of {len(images)} images hold NaN or infinite values; "
+                        "images must be finite, in [-1, 1].")
+    if images.min() < -1.001 or images.max() > 1.001:
+        raise DataError(f"--images={path} must hold {what} with values in [-1, 1], or uint8 pixels 0..255; "
+                        f"got range [{images.min():.3g}, {images.max():.3g}].")
+    return images

@@ -13,13 +13,12 @@ calls: the evaluate command, in-training evaluation (`Evaluator`) and `make expe
 import contextlib
 import dataclasses
 import json
-import math
 import os
 
 import numpy as np
 
-from keras_gan import data, plots, rundir
-from keras_gan.errors import DataError, MetricInputError, reason
+from keras_gan import data, plots, readers, rundir
+from keras_gan.errors import MetricInputError
 from keras_gan.files import write_text
 from keras_gan.metrics import finite_pair, registry
 from keras_gan.metrics import features as feature_networks
@@ -156,27 +155,6 @@ def format_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def read_images(path: str, dataset: str) -> np.ndarray:
-    """The images of an .npy file as float32 (N, H, W, C) in [-1, 1], or a one-line error."""
-    shape = data.get_spec(dataset).image_shape
-    try:
-        images = np.load(path, allow_pickle=False)
-        images = images.astype(np.float32)
-    except Exception as e:  # a missing, truncated, pickled or non-numeric file: NumPy raises many types
-        raise DataError(f"--images={path}: cannot read it as an .npy array of numbers ({reason(e)}).") from None
-    if images.size == 0 or images.size % math.prod(shape):
-        raise DataError(f"--images={path} must hold {dataset} images {shape}, flat or not; got shape {images.shape}.")
-    images = images.reshape((-1, *shape))
-    broken = int(np.sum(~np.isfinite(images.reshape(len(images), -1)).all(axis=1)))
-    if broken:
-        raise DataError(f"--images={path}: {broken} of {len(images)} images hold NaN or infinite values; "
-                        "scores need finite images in [-1, 1].")
-    if images.min() < -1.001 or images.max() > 1.001:
-        raise DataError(f"--images must hold {dataset} images {shape} with values in [-1, 1]; "
-                        f"got range [{images.min():.3g}, {images.max():.3g}].")
-    return images
-
-
 @dataclasses.dataclass(frozen=True)
 class Request:
     """What the evaluate command scores: one of a generator, an .npy of images or the test split."""
@@ -225,7 +203,8 @@ def _score(request: Request, spec, network, chosen, log, out: str) -> tuple[dict
         return score_generator(request.generator, request.dataset, data_dir=request.data_dir,
                                num_samples=request.num_samples, seed=request.seed, network=network, metrics=chosen,
                                progress=request.progress, figure=figure), what
-    fake = read_images(request.images, request.dataset) if request.images else None
+    fake = (readers.read_images(request.images, data.get_spec(request.dataset).image_shape, f"{request.dataset} images")
+            if request.images else None)
     arrays = data.load_arrays(request.dataset, request.data_dir)
     real, real_labels = real_subset(arrays, request.num_samples, request.seed)
     if request.images:

@@ -36,6 +36,7 @@ class Stateful:
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         """Restores a `get_state`; a ValueError (before anything changes) if it does not fit."""
+        pairs = []
         for part, variables in self._parts().items():
             stored = sorted((k for k in state if k.startswith(part + "/")), key=lambda k: int(k.split("/")[1]))
             if len(stored) != len(variables):
@@ -44,8 +45,7 @@ class Stateful:
                 if tuple(state[key].shape) != tuple(var.shape):
                     raise ValueError(f"checkpoint {key} has shape {state[key].shape}, "
                                      f"model variable {var.path} has {tuple(var.shape)}")
-        for part, variables in self._parts().items():
-            stored = sorted((k for k in state if k.startswith(part + "/")), key=lambda k: int(k.split("/")[1]))
-            for key, var in zip(stored, variables):
-                var.assign(state[key])
+                pairs.append((key, var))
+        for key, var in pairs:
+            var.assign(state[key])
         self.set_extra_state(state)

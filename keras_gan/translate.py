@@ -15,32 +15,15 @@ from keras_gan.cli import import_tensorflow_quietly, run_cli
 
 import_tensorflow_quietly()
 
-from absl import flags  # noqa: E402
-
-from keras_gan.imaging import ImageRequest, image_to_files  # noqa: E402
+from keras_gan import imaging  # noqa: E402
 
 
-def define_flags() -> flags.FlagValues:
-    fv = flags.FlagValues()
-    flags.DEFINE_string("generator", None, "A CycleGAN generator: RUN/generator_a2b.keras or generator_b2a.keras.",
-                        flag_values=fv)
-    flags.DEFINE_string("images", None, "An .npy of images: uint8 0..255 or floats in [-1, 1], (N, H, W[, C]).",
-                        flag_values=fv)
-    flags.DEFINE_string("out", "translated.png", "Grid of inputs beside outputs to write ('' for none).", flag_values=fv)
-    flags.DEFINE_string("npy", "", "Also write the outputs as an .npy array in [-1, 1], (N, H, W, C).", flag_values=fv)
-    flags.DEFINE_boolean("edges", False, "The images are real ones: translate their edge maps, and show them as "
-                         "the truth.", flag_values=fv)
-    flags.DEFINE_integer("num", 16, "Rows of the grid at most.", flag_values=fv)
-    return fv
-
-
-def _body(fv) -> int:
-    image_to_files(ImageRequest(fv.generator, fv.images, fv.out, fv.npy, fv.edges, fv.num), "translate")
-    return 0
+def define_flags():
+    return imaging.define_flags("translate")
 
 
 def main(argv=None) -> int:
-    return run_cli(sys.argv if argv is None else argv, define_flags, _body)
+    return run_cli(sys.argv if argv is None else argv, define_flags, lambda fv: imaging.run_command(fv, "translate"))
 
 
 if __name__ == "__main__":

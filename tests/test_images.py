@@ -252,10 +252,10 @@ def test_upscale_writes_bicubic_and_outputs(trained, capsys):
 
 @pytest.mark.parametrize("which, images, message", [
     ("cyclegan/discriminator_a.keras", "images.npy", "it is a discriminator"),
-    ("srresnet/generator.keras", "images.npy", "holds 28x28x1 images; the generator takes 7x7x1"),
+    ("srresnet/generator.keras", "images.npy", "must hold the generator's inputs of 7x7x1, as (N, H, W, C)"),
     ("cyclegan/generator_a2b.keras", "missing.npy", "file not found"),
-    ("cyclegan/generator_a2b.keras", "bad.npy", "in [-1, 1] (found 3..3)"),
-    ("cyclegan/generator_a2b.keras", "text.npy", "is not a NumPy .npy array"),
+    ("cyclegan/generator_a2b.keras", "bad.npy", "with values in [-1, 1], or uint8 pixels 0..255; got range [3, 3]"),
+    ("cyclegan/generator_a2b.keras", "text.npy", "cannot read it as an .npy array of numbers"),
 ])
 def test_bad_inputs_get_one_line(trained, which, images, message, capsys):
     folder, _ = trained

@@ -66,3 +66,22 @@ def test_npz_not_an_archive(tmp_path):
     (tmp_path / "d.npz").write_bytes(b"not a zip file")
     with pytest.raises(DataError, match="cannot read"):
         readers.read_npz(str(tmp_path / "d.npz"))
+
+
+def test_npy_images_in_every_layout_and_uint8_pixels(tmp_path):
+    from keras_gan import data
+
+    pixels = np.random.default_rng(0).integers(0, 256, (3, 4, 4, 1), dtype=np.uint8)
+    expected = data.to_unit_range(pixels)
+    for i, layout in enumerate((pixels, pixels[..., 0], pixels.reshape(3, 16))):
+        np.save(tmp_path / f"{i}.npy", layout)
+        assert np.array_equal(readers.read_images(str(tmp_path / f"{i}.npy"), (4, 4, 1), "images"), expected)
+    np.save(tmp_path / "floats.npy", expected.astype(np.float64))
+    assert np.array_equal(readers.read_images(str(tmp_path / "floats.npy"), (4, 4, 1), "images"), expected)
+    # the right number of values in another shape is refused, not reshaped: 2x2 images are not 4x4 ones
+    np.save(tmp_path / "small.npy", np.zeros((12, 2, 2, 1), np.float32))
+    with pytest.raises(DataError, match=r"must hold images of 4x4x1, as \(N, H, W, C\).*got shape \(12, 2, 2, 1\)"):
+        readers.read_images(str(tmp_path / "small.npy"), (4, 4, 1), "images")
+    np.save(tmp_path / "ints.npy", np.full((2, 16), 7, np.int64))
+    with pytest.raises(DataError, match=r"values in \[-1, 1\], or uint8 pixels 0..255; got range \[7, 7\]"):
+        readers.read_images(str(tmp_path / "ints.npy"), (4, 4, 1), "images")
