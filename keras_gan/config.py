@@ -68,6 +68,9 @@ class TrainConfig:
     blocks: int | None = _field(None, "cyclegan, srgan, srresnet: residual blocks of the generator.")
     lambda_cycle: float = _field(10.0, "cyclegan: weight of the cycle-consistency loss; the identity loss weighs half.")
     scale: int = _field(4, "srgan, srresnet: the upscaling factor (2, 4 or 8; it must divide the image size).")
+    vgg_weights: str = _field("", "srgan: Keras's VGG19 ImageNet weights without the top (.h5) for the content loss, "
+                              "as the paper's (block5_conv4 features / 12.75); default: the dataset classifier's "
+                              "features. Read when training starts; a resumed run has them in its checkpoint.")
     seed: int = _field(0, "Seed of weights, noise, dropout and shuffling.")
     strategy: str = _field("default", "default (one device), mirrored (every local GPU, or --cpu_replicas logical "
                            "CPU devices) or multi_worker (a cluster from TF_CONFIG); --batch_size is the global batch.")
@@ -170,6 +173,8 @@ class TrainConfig:
              f"--precision must be one of {', '.join(PRECISIONS)}. Received: precision={self.precision!r}")
         if preset.task != "noise":
             self._check_image_task(preset, need)
+        need(not self.vgg_weights or preset.task == "srgan",
+             f"--vgg_weights is the content loss of --model=srgan; --model={self.model} has none. Leave it out.")
         need(self.cgan_layout in CGAN_LAYOUTS,
              f"--cgan_layout must be one of {', '.join(CGAN_LAYOUTS)}. Received: cgan_layout={self.cgan_layout!r}")
 

@@ -13,6 +13,7 @@
 import dataclasses
 
 import numpy as np
+import tensorflow as tf
 
 from keras_gan.errors import ConfigError
 
@@ -83,3 +84,26 @@ def downsample(images: np.ndarray, scale: int = 4) -> np.ndarray:
 def upsample_nearest(images: np.ndarray, scale: int) -> np.ndarray:
     """Each pixel repeated scale x scale times: how a low-resolution input is shown beside its output."""
     return np.repeat(np.repeat(np.asarray(images), scale, axis=1), scale, axis=2)
+
+
+def upsample_bicubic(images: np.ndarray, scale: int) -> np.ndarray:
+    """Bicubic upsampling by `scale` (TensorFlow's), clipped to [-1, 1]: super-resolution's baseline."""
+    images = np.asarray(images, np.float32)
+    size = (images.shape[1] * scale, images.shape[2] * scale)
+    return np.clip(tf.image.resize(images, size, method="bicubic").numpy(), -1.0, 1.0)
+
+
+def blur(images: np.ndarray, sigma: float = 1.0) -> np.ndarray:
+    """A Gaussian blur of images (N, H, W, C), float32, separable, 3 sigma each side, edge pixels repeated:
+    the blurred edge map that CycleGAN's translations are compared with."""
+    radius = max(1, int(np.ceil(3 * sigma)))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel = (kernel / kernel.sum()).astype(np.float32)
+    x = np.asarray(images, np.float32)
+    for axis in (1, 2):
+        pad = [(0, 0)] * 4
+        pad[axis] = (radius, radius)
+        padded = np.pad(x, pad, mode="edge")
+        n = x.shape[axis]
+        x = sum(w * np.take(padded, np.arange(i, i + n), axis=axis) for i, w in enumerate(kernel))
+    return x

@@ -24,7 +24,7 @@ import os  # noqa: E402
 from absl import flags  # noqa: E402
 
 from keras_gan.report import write_report  # noqa: E402
-from keras_gan.runner import load_experiments, run  # noqa: E402
+from keras_gan.runner import compare_super_resolution, load_experiments, run  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +63,9 @@ def run_and_report(request: Request, log=print) -> int:
         return getattr(e, "exit_status", 130)
     report = request.report or os.path.join(os.path.dirname(os.path.abspath(results)),
                                             "report_full.md" if request.full else "report.md")
-    log(f"wrote {write_report(load_experiments(request.configs, '', request.full), results, report, full=request.full)}")
+    everything = load_experiments(request.configs, "", request.full)
+    compare_super_resolution(everything, results)
+    log(f"wrote {write_report(everything, results, report, full=request.full)}")
     return 0
 
 

@@ -14,7 +14,6 @@ import dataclasses
 import os
 
 import numpy as np
-import tensorflow as tf
 from absl import flags
 
 from keras_gan import data, domains, plots
@@ -82,6 +81,12 @@ def run_command(fv: flags.FlagValues, command: str) -> int:
     return 0
 
 
+def apply(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """A generator's outputs (inference mode) for `images`, float32, `batch_size` at a time."""
+    return np.concatenate([np.asarray(model(images[i:i + batch_size], training=False), np.float32)
+                           for i in range(0, len(images), batch_size)])
+
+
 def _to_pixels(images: np.ndarray) -> np.ndarray:
     return np.rint((np.clip(images, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
 
@@ -103,8 +108,7 @@ def image_to_files(request: ImageRequest, command: str, log=print) -> np.ndarray
                   else data.to_unit_range(domains.edges(_to_pixels(truth))))
     else:
         inputs = read_images(request.images, in_shape, "the generator's inputs")
-    outputs = np.concatenate([np.asarray(model(inputs[i:i + 256], training=False), np.float32)
-                              for i in range(0, len(inputs), 256)])
+    outputs = apply(model, inputs)
     if request.npy:
         with atomic_path(request.npy, suffix=".npy") as tmp:
             np.save(tmp, outputs)
@@ -113,7 +117,7 @@ def image_to_files(request: ImageRequest, command: str, log=print) -> np.ndarray
         n = min(request.num, len(inputs))
         columns = [domains.upsample_nearest(inputs[:n], scale)]
         if command == "upscale":
-            columns.append(np.clip(tf.image.resize(inputs[:n], out_shape[:2], method="bicubic").numpy(), -1, 1))
+            columns.append(domains.upsample_bicubic(inputs[:n], scale))
         columns.append(outputs[:n])
         if truth is not None:
             columns.append(truth[:n])

@@ -157,7 +157,7 @@ def _fit(config: TrainConfig, strategy, chief: bool, resume: bool, log, extra) -
     _check_folder(config, resume, chief)
     folder = config.run_dir
     arrays = data.load_arrays(config.dataset, config.data_dir)
-    task = tasks.make(config, arrays, log)
+    task = tasks.make(config, arrays, log, resume)
     steps = _steps_per_epoch(config, task)
     per_step = f"{config.n_critic} D updates and 1 G update" if config.n_critic > 1 else "batch"
     replicas = "" if strategy.num_replicas_in_sync == 1 else f" on {strategy.num_replicas_in_sync} replicas"

@@ -86,6 +86,23 @@ def metric_curves(evals: list[dict], path: str, *, columns, title: str = "", fea
     _save(fig, path)
 
 
+def comparison(columns, path: str, *, title: str = "") -> None:
+    """Images side by side, one column per method with its name on top: `columns` is
+    [(name, images in [-1, 1] (N, H, W, C))], each with the same N, which is the number of rows."""
+    rows = len(columns[0][1])
+    height = rows * 1.3 + (0.6 if title else 0.3)
+    fig, axes = plt.subplots(rows, len(columns), figsize=(len(columns) * 1.3, height), squeeze=False)
+    for j, (name, images) in enumerate(columns):
+        axes[0, j].set_title(name, fontsize=8)
+        for i, im in enumerate(to_images(images, np.shape(images)[1:])):
+            axes[i, j].axis("off")
+            axes[i, j].imshow(im[..., 0] if im.shape[-1] == 1 else im, cmap="gray", vmin=0, vmax=1)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.subplots_adjust(wspace=0.05, hspace=0.05, top=1 - (0.6 if title else 0.3) / height)
+    _save(fig, path)
+
+
 def tile(samples: np.ndarray, image_shape, rows: int, cols: int) -> np.ndarray:
     """A rows x cols grid of images as one (rows*H, cols*W, C) float image in [0, 1] (for TensorBoard)."""
     images = to_images(samples, image_shape)[: rows * cols]

@@ -12,12 +12,13 @@ import subprocess
 import numpy as np
 import tensorflow as tf
 
-from keras_gan import rundir
+from keras_gan import image_scores, presets, rundir
 from keras_gan.files import write_text
 from keras_gan.metrics import registry
-from keras_gan.runner import Experiment, run_dir, sessions
+from keras_gan.runner import SUPER_RESOLUTION, Experiment, run_dir, sessions
 
 DECK_LOSSES = {"d_loss": 0.558, "g_loss": 1.577}  # seeds/003's epoch-50 means, on MNIST
+LOSS_NAMES = {"d_loss": "D", "g_loss": "G", "d_a_loss": "D_A", "d_b_loss": "D_B"}
 
 
 def _mean_sd(values, fmt):
@@ -100,7 +101,7 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
              "Every run below is a `python -m keras_gan.train` run of a named configuration in "
              "`experiments/configs/`; its folder holds the configuration, losses, per-epoch times and figures.", ""]
     lines += _time_taken(results, rel)
-    rows, few, network, samples = [], [], "", ""
+    rows, few, network, samples, image_runs = [], [], "", "", {}
     for e in experiments:
         seeds = scored_seeds(e, results)
         done = [run_dir(results, e.name, s) for s in seeds]
@@ -111,8 +112,10 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
         epochs = [rundir.read_epochs(d) for d in done]
         minutes = [sum(r["seconds"] for r in rows_) / 60 for rows_ in epochs]
         ips = [float(np.median([r["images_per_second"] for r in rows_])) for rows_ in epochs]
-        network = scores[0].get("feature_network", network)
-        samples = f"{scores[0].get('generated_samples')} generated and {scores[0].get('real_samples')} real"
+        task = presets.get(e.model).task
+        if task == "noise":
+            network = scores[0].get("feature_network", network)
+            samples = f"{scores[0].get('generated_samples')} generated and {scores[0].get('real_samples')} real"
         first = done[0]
         config = rundir.read_config(first)
         args = " ".join(f"--{k}={v}" for k, v in sorted(e.args.items()))
@@ -122,8 +125,8 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
                   f"Seeds {', '.join(str(s) for s in seeds)}; {_mean_sd(minutes, '{:.1f}')} minutes "
                   f"of training per seed, {_mean_sd(ips, '{:.0f}')} real images per second (median epoch).", ""]
         last = epochs[0][-1]
-        lines.append(f"Final epoch ({last['epoch']}) mean losses: D {last['d_loss']:.3f}, "
-                     f"G {last['g_loss']:.3f}"
+        lines.append(f"Final epoch ({last['epoch']}) mean losses: "
+                     + ", ".join(f"{LOSS_NAMES.get(k, k)} {v:.3f}" for k, v in last.items() if k.endswith("_loss"))
                      + (f" (the slide deck reports D {DECK_LOSSES['d_loss']}, G {DECK_LOSSES['g_loss']} at "
                         f"epoch 50 on MNIST{'' if e.dataset == 'mnist' else '; this run is on ' + e.dataset})"
                         if e.model == "vanilla" else "") + ".")
@@ -133,16 +136,20 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
                 ("loss curves", os.path.join(first, "loss_curves.png")),
                 ("scores against epochs", os.path.join(first, rundir.METRIC_CURVES)),
                 ("latent interpolation", os.path.join(first, "interpolation.png")),
-                ("the samples closest to a training image (CID)", os.path.join(first, rundir.NEAREST))]
+                ("the samples closest to a training image (CID)", os.path.join(first, rundir.NEAREST)),
+                ("test inputs, baselines, outputs and the truth", os.path.join(first, rundir.COMPARISON))]
         for title, fig in figs:
             if fig and os.path.exists(fig):
                 lines += [f"![{e.name}: {title}]({rel(fig)})", ""]
         if grids:
             lines += ["Every sample grid: " + ", ".join(f"[{os.path.basename(g)[6:9].lstrip('0')}]({rel(g)})"
                                                         for g in grids), ""]
-        cells = [_mean_sd([s.get(c.key) for s in scores], c.fmt) for c in table]
         if len(done) < 3:
             few.append(f"`{e.name}` ({len(done)})")
+        if task != "noise":
+            image_runs.setdefault("cyclegan" if task == "cyclegan" else "sr", []).append((e, scores))
+            continue
+        cells = [_mean_sd([s.get(c.key) for s in scores], c.fmt) for c in table]
         rows.append(f"| `{e.name}` | {config.model} | {e.dataset} | {len(done)} | {e.epochs} | "
                     f"{_mean_sd(minutes, '{:.1f}')} | {_mean_sd(ips, '{:.0f}')} | " + " | ".join(cells) + " |")
     lines += ["## Results", "",
@@ -153,8 +160,67 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
               "| experiment | model | dataset | seeds | epochs | minutes | img/s | "
               + " | ".join(c.label for c in table) + " |",
               "|" + "---|" * (7 + len(table))] + rows + [""]
+    lines += image_tables(image_runs, results, rel)
     if few:
         lines += [f"Fewer than three seeds, so no spread or a rough one: {', '.join(few)}. "
                   "`make experiment SEEDS=0,1,2` runs three of each (finished runs are reused).", ""]
     write_text(path, "\n".join(lines))
     return path
+
+
+def _cells(methods: list[dict]) -> list[str]:
+    return [_mean_sd([m[key] for m in methods], fmt) for key, _, fmt in image_scores.COLUMNS]
+
+
+def image_tables(image_runs: dict, results: str, rel) -> list[str]:
+    """The image-to-image members' tables on the test split, each beside its baselines, and what they show."""
+    lines = []
+    header = "| method | seeds | " + " | ".join(label for _, label, _ in image_scores.COLUMNS)
+    rule = "|---|---|" + "---|" * len(image_scores.COLUMNS)
+    for e, scores in image_runs.get("cyclegan", []):
+        methods = [s["methods"][e.model] for s in scores]
+        first = scores[0]
+        lines += [f"## Edges → shoes: `{e.name}`", "",
+                  f"G's translations of the {first['test_pairs']} test edge maps against their true images, beside "
+                  "baselines that learnt nothing; FID and KID against as many real images of domain B "
+                  f"(through {first['feature_network']}). {image_scores.SHARPNESS}", "", header + " | cycle L1 (A, B) |", rule + "---|"]
+        for key, label in image_scores.BASELINES["cyclegan"].items():
+            lines.append(f"| {label} | 1 | " + " | ".join(_cells([first["methods"][key]])) + " | – |")
+        cycle = (_mean_sd([s["cycle_l1_a"] for s in scores], "{:.3f}") + ", "
+                 + _mean_sd([s["cycle_l1_b"] for s in scores], "{:.3f}"))
+        lines += [f"| `{e.name}` (G) | {len(scores)} | " + " | ".join(_cells(methods)) + f" | {cycle} |", ""]
+        ours = {k: np.mean([m[k] for m in methods]) for k in image_scores.COMPARED}
+        beaten = [(label, [k for k in image_scores.COMPARED if image_scores.better(k, ours[k], first["methods"][key][k])])
+                  for key, label in image_scores.BASELINES["cyclegan"].items()]
+        lines += [f"Of {', '.join(image_scores.COMPARED)}, G is better than "
+                  + "; ".join(f"{label} on {', '.join(ks) or 'none'}" for label, ks in beaten) + ".", ""]
+    sr = image_runs.get("sr", [])
+    if sr:
+        first = sr[0][1][0]
+        lines += ["## ×4 super-resolution", "",
+                  f"The {first['test_images']} test images, box-downsampled ×{first['scale']} and upscaled, against "
+                  f"the originals; FID and KID against as many training images (through {first['feature_network']}). "
+                  + image_scores.SHARPNESS, "",
+                  header + " |", rule, "| bicubic | 1 | " + " | ".join(_cells([first["methods"]["bicubic"]])) + " |"]
+        for e, scores in sr:
+            lines.append(f"| `{e.name}` | {len(scores)} | " + " | ".join(_cells([s["methods"][e.model] for s in scores]))
+                         + " |")
+        lines.append("")
+        figure = os.path.join(results, SUPER_RESOLUTION)
+        if os.path.exists(figure):
+            lines += [f"![super-resolution side by side]({rel(figure)})", ""]
+        by_model = {e.model: {k: np.mean([s["methods"][e.model][k] for s in scores]) for k in ("psnr", "sharpness", "fid")}
+                    for e, scores in sr}
+        if {"srgan", "srresnet"} <= set(by_model):
+            gan, res = by_model["srgan"], by_model["srresnet"]
+            held = gan["psnr"] < res["psnr"] and gan["sharpness"] > res["sharpness"]
+            lines += [f"SRGAN's PSNR is {'lower' if gan['psnr'] < res['psnr'] else 'not lower'} than SRResNet's "
+                      f"({gan['psnr']:.2f} against {res['psnr']:.2f} dB) and its images are "
+                      f"{'sharper' if gan['sharpness'] > res['sharpness'] else 'not sharper'} (sharpness "
+                      f"{gan['sharpness']:.2f} against {res['sharpness']:.2f}"
+                      + ("; above 1, more gradient than the true images have: noise or artefacts"
+                         if gan["sharpness"] > 1 else "")
+                      + f"): the slide deck's claim is {'reproduced' if held else 'not reproduced'} at this budget. "
+                      f"Its FID is {'lower' if gan['fid'] < res['fid'] else 'not lower'} ({gan['fid']:.1f} against "
+                      f"{res['fid']:.1f}).", ""]
+    return lines

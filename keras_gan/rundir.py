@@ -13,6 +13,8 @@
     RUN/tensorboard/           TensorBoard summaries (losses, scores, sample grids)
     RUN/metrics.json           the scores of keras_gan.evaluate and make experiment, with
     RUN/nearest_training_images.png   the samples closest to a training image (the CID index)
+    RUN/comparison.png         image-to-image members: test inputs, the baselines' and the model's
+                               outputs, and the truth, side by side (keras_gan/image_scores.py)
     RUN/.lock                  held by the one process that writes the folder
 
 A run folder is self-contained: nothing in it names the folder itself, so a folder that was moved
@@ -49,6 +51,7 @@ METRIC_CURVES = "metric_curves.png"
 TENSORBOARD = "tensorboard"
 METRICS = "metrics.json"
 NEAREST = "nearest_training_images.png"
+COMPARISON = "comparison.png"
 LOCK = ".lock"
 RESTORE = "restore it from a copy, or delete the run's folder to train it again"
 

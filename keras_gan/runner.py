@@ -5,9 +5,9 @@ reduced budget (`epochs`, `seeds`) and for `--full` (`full_epochs`, `full_seeds`
 flags (`args`), and which extra figures to draw. Every (experiment, seed) trains into
 RESULTS/NAME/seed_S/ through `keras_gan.loop.fit`, so a finished run is reused, an interrupted one
 resumes from its checkpoint, and running again after a stop carries on where it stopped. Each run
-is then scored (keras_gan/scoring.py; the scores are reused while the generator is unchanged) and
-gets an animated GIF of its sample grids and the figures its configuration asks for. The report
-is keras_gan/report.py.
+is then scored (keras_gan/scoring.py, or for the image-to-image members keras_gan/image_scores.py
+on the test split; the scores are reused while the generator is unchanged) and gets an animated GIF
+of its sample grids and the figures its configuration asks for. The report is keras_gan/report.py.
 """
 
 import dataclasses
@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from keras_gan import checkpoint, data, loop, plots, rundir, scoring
+from keras_gan import checkpoint, data, image_scores, loop, plots, presets, rundir, scoring
 from keras_gan.config import TrainConfig
 from keras_gan.errors import ConfigError, RunFileError, reason
 from keras_gan.files import write_text
@@ -29,7 +29,7 @@ from keras_gan.sampling import Generator
 FIGURES = ("interpolation",)
 # Seconds per epoch on a 2-core CPU, for the first estimate of the time left (replaced by the
 # run's own epochs.csv as soon as it has one).
-GUESS_SECONDS_PER_EPOCH = {"dcgan": 120.0}
+GUESS_SECONDS_PER_EPOCH = {"dcgan": 120.0, "cyclegan": 390.0, "srresnet": 160.0, "srgan": 720.0}
 DEFAULT_GUESS = 25.0
 
 
@@ -164,23 +164,38 @@ def _up_to_date(target: str, source: str) -> bool:
 
 
 def evaluate_run(e: Experiment, directory: str, log=print) -> dict:
-    """The run's scores (metrics.json), computed again only when its generator changed."""
-    out, generator_path = os.path.join(directory, rundir.METRICS), os.path.join(directory, rundir.GENERATOR)
+    """The run's scores (metrics.json), computed again only when its generator changed: the registry's
+    default metrics of a noise generator's samples (keras_gan/scoring.py), or an image-to-image
+    member's scores on the test split (keras_gan/image_scores.py)."""
+    config = rundir.read_config(directory)
+    image_task = image_scores.task_of(config) != "noise"
+    out, generator_path = os.path.join(directory, rundir.METRICS), image_scores.generator_file(directory, config)
     if _up_to_date(out, generator_path):
         try:
             scores = rundir.read_json(out, "")
-            missing = [m.name for m in registry.defaults() if m.headline.key not in scores]
+            missing = (["test-split scores"] if image_task and "methods" not in scores else
+                       [] if image_task else [m.name for m in registry.defaults() if m.headline.key not in scores])
             if not missing:
                 return scores
             log(f"  {out} has no {', '.join(missing)}: scoring the run again")
         except RunFileError:
             log(f"  {out} is damaged: scoring the run again")
-    config = rundir.read_config(directory)
-    scores = scoring.score_generator(generator_path, e.dataset, data_dir=config.data_dir,
-                                     num_samples=e.num_samples, seed=config.seed, noise=config.noise, log=log,
-                                     figure=os.path.join(directory, rundir.NEAREST))
+    if image_task:
+        scores = image_scores.score_run(directory, num_samples=e.num_samples, log=log)
+    else:
+        scores = scoring.score_generator(generator_path, e.dataset, data_dir=config.data_dir,
+                                         num_samples=e.num_samples, seed=config.seed, noise=config.noise, log=log,
+                                         figure=os.path.join(directory, rundir.NEAREST))
     write_text(out, json.dumps(scores, indent=2))
     return scores
+
+
+def headline(scores: dict) -> str:
+    """The scores' one-line summary in the runner's log."""
+    if "methods" in scores:
+        return "; ".join(f"{name}: L1 {m['l1']:.3f}, PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.3f}, FID {m['fid']:.1f}"
+                         for name, m in scores["methods"].items())
+    return f"FID {scores.get('fid', float('nan')):.2f}, KID {scores.get('kid', float('nan')):.4f}"
 
 
 def figures(e: Experiment, directory: str) -> list[str]:
@@ -242,12 +257,27 @@ def run(experiments, results: str, log=print) -> dict:
                 scores = evaluate_run(e, directory, log=log)
                 figures(e, directory)
             summary.setdefault(e.name, []).append(scores)
-            log(f"  FID {scores.get('fid', float('nan')):.2f}, KID {scores.get('kid', float('nan')):.4f}")
+            log(f"  {headline(scores)}")
         session["finished"] = True
     finally:
         _log_session(results, {**session, "minutes": (time.perf_counter() - clock) / 60,
                                "classifier_cached": cached})
     return summary
+
+
+SUPER_RESOLUTION = "super_resolution.png"
+
+
+def compare_super_resolution(experiments, results: str) -> str:
+    """RESULTS/super_resolution.png: every super-resolution experiment's first seed on the same test
+    images, beside bicubic upsampling; "" when there are none."""
+    runs = [(e.name, run_dir(results, e.name, e.seeds[0])) for e in experiments
+            if presets.get(e.model).task in ("srgan", "srresnet")]
+    runs = [(name, d) for name, d in runs if os.path.exists(os.path.join(d, rundir.GENERATOR))]
+    path = os.path.join(results, SUPER_RESOLUTION)
+    if not runs or all(_up_to_date(path, os.path.join(d, rundir.GENERATOR)) for _, d in runs):
+        return path if runs else ""
+    return path if image_scores.compare_super_resolution(runs, path) else ""
 
 
 def check_existing_run(e: Experiment, seed: int, results: str) -> None:

@@ -19,7 +19,6 @@ Every model returns its losses by name (`loss_names`), lists its networks for th
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_gan import cyclegan, data, domains, losses, networks, penalties, presets, srgan
 from keras_gan.config import TrainConfig
@@ -62,8 +61,8 @@ class Task:
 
     batches_per_step = 1
 
-    def __init__(self, config: TrainConfig, preset, arrays: data.Arrays, log=print):
-        self.config, self.preset, self.arrays, self.log = config, preset, arrays, log
+    def __init__(self, config: TrainConfig, preset, arrays: data.Arrays, log=print, resume: bool = False):
+        self.config, self.preset, self.arrays, self.log, self.resume = config, preset, arrays, log, resume
         self.image_shape = data.get_spec(config.dataset).image_shape
 
     @property
@@ -93,8 +92,8 @@ class Task:
 
 
 class NoiseTask(Task):
-    def __init__(self, config, preset, arrays, log=print):
-        super().__init__(config, preset, arrays, log)
+    def __init__(self, config, preset, arrays, log=print, resume=False):
+        super().__init__(config, preset, arrays, log, resume)
         self.batches_per_step = config.n_critic
         self.num_train = len(arrays.x_train)
         self.num_classes = len(data.get_spec(config.dataset).class_names)
@@ -131,8 +130,8 @@ class NoiseTask(Task):
 
 
 class CycleGANTask(Task):
-    def __init__(self, config, preset, arrays, log=print):
-        super().__init__(config, preset, arrays, log)
+    def __init__(self, config, preset, arrays, log=print, resume=False):
+        super().__init__(config, preset, arrays, log, resume)
         self.domains = domains.edges_and_images(arrays, config.dataset)
         self.num_train = min(len(self.domains.a_train), len(self.domains.b_train))
         self.streams = [data.Pipeline(x, flatten=False) for x in (self.domains.a_train, self.domains.b_train)]
@@ -171,8 +170,8 @@ class CycleGANTask(Task):
 
 
 class SuperResolutionTask(Task):
-    def __init__(self, config, preset, arrays, log=print):
-        super().__init__(config, preset, arrays, log)
+    def __init__(self, config, preset, arrays, log=print, resume=False):
+        super().__init__(config, preset, arrays, log, resume)
         self.num_train = len(arrays.x_train)
         self.pipeline = data.Pipeline(arrays.x_train, flatten=False)
         hr = data.to_unit_range(arrays.x_test[:config.sample_rows])
@@ -189,10 +188,17 @@ class SuperResolutionTask(Task):
             generator = srgan.srresnet_generator((h // c.scale, w // c.scale, channels), scale=c.scale,
                                                  filters=c.filters, blocks=c.blocks)
             critic = srgan.discriminator(self.image_shape, filters=c.filters) if adversarial else None
-        content = features.content_network(c.dataset, c.data_dir, arrays=self.arrays, log=self.log) \
-            if adversarial else None
+        content = self.content_network() if adversarial else None
         return srgan.SRGAN(generator, critic, content, adversarial=adversarial, real_target=c.label_smoothing,
                            optimizers=[make_optimizer(c, self.preset) for _ in range(2)])
+
+    def content_network(self):
+        """SRGAN's feature network: VGG19's (--vgg_weights) or the dataset classifier's. A resumed run builds
+        it without its weights, which its checkpoint holds, so it needs neither the file nor the cache."""
+        c, load = self.config, not self.resume
+        if c.vgg_weights:
+            return features.vgg_content_network(c.vgg_weights, self.image_shape, load=load)
+        return features.content_network(c.dataset, c.data_dir, arrays=self.arrays, log=self.log, load=load)
 
     def batches(self, epoch, steps):
         c = self.config
@@ -204,9 +210,8 @@ class SuperResolutionTask(Task):
 
     def grid(self, model):
         lr, hr = self.fixed
-        bicubic = np.clip(tf.image.resize(lr, hr.shape[1:3], method="bicubic").numpy(), -1.0, 1.0)
         sr = np.asarray(model.generator(lr, training=False))
-        rows = [domains.upsample_nearest(lr, self.config.scale), bicubic, sr, hr]
+        rows = [domains.upsample_nearest(lr, self.config.scale), domains.upsample_bicubic(lr, self.config.scale), sr, hr]
         return np.stack(rows, axis=1).reshape((-1, *hr.shape[1:]))
 
     def panels(self, model):
@@ -224,6 +229,7 @@ TASKS = {"noise": NoiseTask, "cyclegan": CycleGANTask, "srgan": SuperResolutionT
          "srresnet": SuperResolutionTask}
 
 
-def make(config: TrainConfig, arrays: data.Arrays, log=print) -> Task:
+def make(config: TrainConfig, arrays: data.Arrays, log=print, resume: bool = False) -> Task:
+    """The task of `config`'s preset (`resume`: for a run that restores its state from a checkpoint)."""
     preset = presets.get(config.model)
-    return TASKS[preset.task](config, preset, arrays, log)
+    return TASKS[preset.task](config, preset, arrays, log, resume)

@@ -133,13 +133,15 @@ class StopInEpoch2(callbacks.Callback):
             raise KeyboardInterrupt
 
 
-def test_resumed_runs_continue_exactly(model, idx_dir, tmp_path):
+def test_resumed_runs_continue_exactly(model, idx_dir, tmp_path, monkeypatch):
     # the pools' images and random state, the learning-rate schedule's step count and BatchNorm's
     # statistics all come back: the same losses to the last bit
     # (stopped, not extended: CycleGAN's decay is planned over --epochs, so a longer run decays later)
     reference = loop.fit(config(model, idx_dir, tmp_path / "a"), log=quiet)
     with pytest.raises(KeyboardInterrupt):
         loop.fit(config(model, idx_dir, tmp_path / "b"), log=quiet, callbacks=[StopInEpoch2()])
+    # SRGAN's content network comes from the checkpoint: resuming needs no classifier in the cache
+    monkeypatch.setenv("KERAS_GAN_CACHE", str(tmp_path / "empty_cache"))
     resumed = loop.fit(config(model, idx_dir, tmp_path / "b"), resume=True, log=quiet)
     names = [k for k in reference if k != "epochs"]
     assert all(resumed[k] == reference[k] for k in names)

@@ -12,6 +12,9 @@ Two are available:
   pool activations, probabilities its 1000-way softmax. These are the features papers report FID
   and IS on.
 
+SRGAN's content loss takes feature maps from here too: `content_network` (the classifier's, by
+default) or `vgg_content_network` (VGG19's, as the paper's, `--vgg_weights=PATH`).
+
 Numbers from the two are on different scales and must never be compared with each other.
 """
 
@@ -153,13 +156,57 @@ def classifier(dataset: str, data_dir: str | None = None, *, arrays=None, log=pr
                           f"{dataset} classifier (test accuracy {accuracy:.4f}), 128-d features")
 
 
-def content_network(dataset: str, data_dir: str | None = None, *, arrays=None, log=print):
+def content_network(dataset: str, data_dir: str | None = None, *, arrays=None, log=print, load: bool = True):
     """SRGAN's content features when no VGG19 is given: the cached classifier's last convolutional
     activations before its last pooling (14x14x64 on 28x28 images), as the paper's VGG19 phi_5,4 is
-    VGG's last convolution before its last pooling. Images in [-1, 1]; trained first if not cached."""
-    model = classifier(dataset, data_dir, arrays=arrays, log=log).model  # the cached one, or one trained now
+    VGG's last convolution before its last pooling. Images in [-1, 1]; trained first if not cached.
+    With `load=False`, the architecture alone, for a resumed run to restore from its checkpoint."""
+    if load:
+        model = classifier(dataset, data_dir, arrays=arrays, log=log).model  # the cached one, or one trained now
+    else:
+        spec = data.get_spec(dataset)
+        model = build_classifier(spec.image_shape, len(spec.class_names))
     pools = [i for i, layer in enumerate(model.layers) if isinstance(layer, layers.MaxPooling2D)]
     return keras.Model(model.inputs[0], model.layers[pools[-1] - 1].output, name="content_features")
+
+
+VGG_LAYER = "block5_conv4"  # the paper's phi_5,4: VGG19's last convolution before its last pooling
+VGG_SCALE = 1 / 12.75       # the paper rescales VGG's features so that their loss is on the MSE's scale
+IMAGENET_BGR_MEAN = (103.939, 116.779, 123.68)  # Caffe preprocessing, as keras.applications.vgg19's
+
+
+def vgg_content_network(weights_path: str, image_shape, *, load: bool = True) -> keras.Model:
+    """SRGAN's content features as in the paper: VGG19's block5_conv4 activations times 1/12.75. Images
+    in [-1, 1] are made VGG's inputs: resized (bilinear) to at least 32x32, VGG's smallest, mapped to
+    0..255, grey repeated to three channels, then Caffe-preprocessed (BGR, ImageNet mean subtracted),
+    in a fixed 1x1 convolution. `weights_path`: Keras's VGG19 ImageNet weights without the top
+    (vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5) or a .weights.h5 of that network. With
+    `load=False`, the architecture alone, for a resumed run to restore from its checkpoint."""
+    h, w, channels = image_shape
+    if channels not in (1, 3):
+        raise ConfigError(f"--vgg_weights needs grey or RGB images; these have {channels} channels.")
+    size = (max(32, h), max(32, w))
+    kernel = np.zeros((1, 1, channels, 3), np.float32)
+    for out, source in enumerate((2, 1, 0)):  # BGR from RGB, or each from the one grey channel
+        kernel[0, 0, source if channels == 3 else 0, out] = 127.5
+    bias = 127.5 - np.asarray(IMAGENET_BGR_MEAN, np.float32)
+    vgg = keras.applications.VGG19(include_top=False, weights=None, input_shape=(*size, 3))
+    if load:
+        if not os.path.isfile(weights_path):
+            raise ConfigError(f"--vgg_weights={weights_path}: file not found. It should hold Keras's VGG19 ImageNet "
+                              "weights without the top (vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5).")
+        try:
+            vgg.load_weights(weights_path)
+        except Exception as e:  # Keras and h5py raise many types for a file that is not these weights
+            raise ModelFileError(f"cannot load VGG19 weights from {weights_path} ({reason(e)}); pass Keras's VGG19 "
+                                 "weights without the top (vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5).") from None
+    x = inputs = keras.Input(shape=tuple(image_shape), name="image")
+    if (h, w) != size:
+        x = layers.Resizing(*size, interpolation="bilinear", name="to_vgg_size")(x)
+    x = layers.Conv2D(3, 1, trainable=False, name="caffe_preprocessing", kernel_initializer=keras.initializers.Constant(
+        kernel), bias_initializer=keras.initializers.Constant(bias))(x)
+    x = keras.Model(vgg.inputs[0], vgg.get_layer(VGG_LAYER).output, name="vgg19_" + VGG_LAYER)(x)
+    return keras.Model(inputs, layers.Rescaling(VGG_SCALE, name="paper_scale")(x), name="vgg19_content")
 
 
 def inception(weights_path: str, image_shape) -> FeatureNetwork:
