@@ -192,8 +192,9 @@ def image_tables(image_runs: dict, results: str, rel) -> list[str]:
         ours = {k: np.mean([m[k] for m in methods]) for k in image_scores.COMPARED}
         beaten = [(label, [k for k in image_scores.COMPARED if image_scores.better(k, ours[k], first["methods"][key][k])])
                   for key, label in image_scores.BASELINES["cyclegan"].items()]
-        lines += [f"Of {', '.join(image_scores.COMPARED)}, G is better than "
-                  + "; ".join(f"{label} on {', '.join(ks) or 'none'}" for label, ks in beaten) + ".", ""]
+        name = {key: label.split(" ")[0] for key, label, _ in image_scores.COLUMNS}
+        lines += [f"Of {', '.join(name[k] for k in image_scores.COMPARED)}, G is better than "
+                  + "; ".join(f"{label} on {', '.join(name[k] for k in ks) or 'none'}" for label, ks in beaten) + ".", ""]
     sr = image_runs.get("sr", [])
     if sr:
         first = sr[0][1][0]

@@ -14,6 +14,7 @@ import dataclasses
 import glob
 import json
 import os
+import re
 import time
 
 import numpy as np
@@ -116,9 +117,14 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     return seeds
 
 
+def _numbers_first(path: str) -> list:
+    """Sorts 2_x before 10_x: the numbers in a name compare as numbers."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", os.path.basename(path))]
+
+
 def load_experiments(folder: str, only: str = "", full: bool = False, seeds: str = "") -> list[Experiment]:
     """The configurations in `folder` (those named in `only`, if given), each with its own seeds or `seeds`."""
-    paths = sorted(glob.glob(os.path.join(folder, "*.json")))
+    paths = sorted(glob.glob(os.path.join(folder, "*.json")), key=_numbers_first)
     if not paths:
         raise ConfigError(f"no experiment configurations (*.json) in {folder}")
     experiments = [Experiment.from_file(p, full) for p in paths]

@@ -239,3 +239,10 @@ def test_sigterm_stops_an_experiment_like_ctrl_c_and_records_its_session(tmp_pat
     assert proc.returncode == 128 + signal.SIGTERM and "run the same command again" in err and "Traceback" not in err
     (session,) = runner.sessions(str(results))
     assert not session["finished"] and session["trained"] == 0
+
+
+def test_numbered_configurations_run_in_number_order(tmp_path):
+    for name in ("10_late", "2_early", "b_named", "1_first"):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"model": "vanilla", "dataset": "mnist", "epochs": 1}))
+    names = [e.name for e in runner.load_experiments(str(tmp_path))]
+    assert names == ["1_first", "2_early", "10_late", "b_named"]
