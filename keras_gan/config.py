@@ -48,7 +48,7 @@ class TrainConfig:
     Adam(2e-4, beta_1=0.5), batch 128, 50 epochs, one-sided label smoothing 0.9. The settings of
     losses and penalties (`gp_weight`, `clip_value`, ...) are keywords too, kept in `settings`."""
 
-    dataset: str = _field("mnist", "mnist, fashion_mnist or cifar10.")
+    dataset: str = _field("mnist", "mnist, fashion_mnist, cifar10 or photos (patches of scikit-image's photographs).")
     data_dir: str | None = _field(None, "Folder with IDX files or an .npz (tried first).", resumable=True)
     model: str = _field("vanilla", "Which GAN, a preset of keras_gan/presets.py: {presets}.")
     epochs: int | None = _field(None, "Epochs to train (in all, counting resumed ones)", resumable=True)

@@ -7,7 +7,8 @@ Sources are tried in order and the first that holds the data wins:
 2. a system-installed copy (Debian's ``dataset-fashion-mnist`` package);
 3. the Keras cache (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``), as ``keras.datasets`` leaves it;
 4. TensorFlow Datasets: data already prepared in its data directory, else a download when online
-   (never when the environment sets KERAS_GAN_OFFLINE=1).
+   (never when the environment sets KERAS_GAN_OFFLINE=1);
+5. for ``photos``, the files a package ships (keras_gan/photos.py: scikit-image's photographs).
 
 A missing source is skipped; a source that has the files but whose files are corrupt is an error
 (silently falling back to other data would hide the problem). Nothing ever substitutes another
@@ -24,8 +25,9 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
+from keras_gan import photos
 from keras_gan.errors import DataError
-from keras_gan.readers import IDX_FILES, read_cifar_batches, read_idx_folder, read_npz
+from keras_gan.readers import IDX_FILES, read_dataset_folder
 
 # TFDS downloads retry for minutes when offline; a quick look-up of its server says whether to try.
 TFDS_DOWNLOAD_HOST = "storage.googleapis.com"
@@ -41,6 +43,7 @@ class DatasetSpec:
     keras_cache: str = ""  # a file or folder under the Keras datasets cache
     tfds_name: str = ""
     how_to_get: str = ""
+    build: Callable[[], dict] | None = None  # made from files a package ships (or a DataError saying why not)
 
 
 DIGITS = tuple(str(i) for i in range(10))
@@ -64,6 +67,10 @@ DATASETS = {
          "dog", "frog", "horse", "ship", "truck"),
         keras_cache="cifar-10-batches-py", tfds_name="cifar10",
         how_to_get="online: python -c 'import keras; keras.datasets.cifar10.load_data()'",
+    ),
+    "photos": DatasetSpec(
+        "photos", (photos.PATCH, photos.PATCH, 3), len(photos.PHOTOS), photos.NAMES, build=photos.build,
+        how_to_get="scikit-image's photographs: pip install scikit-image (its wheel ships them; keras_gan/photos.py)",
     ),
 }
 
@@ -93,26 +100,6 @@ def get_spec(name: str) -> DatasetSpec:
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
     return DATASETS[name]
-
-
-def _read_dir_or_npz(path: str, spec: DatasetSpec) -> dict[str, np.ndarray] | None:
-    """A user folder (IDX files, CIFAR batches or one .npz) or an .npz path; None if no data there."""
-    if os.path.isfile(path):
-        if not path.endswith(".npz"):
-            raise DataError(f"--data_dir={path} is a file but not an .npz archive. Pass the folder that "
-                            "holds the four IDX files, or an .npz with x_train, y_train, x_test, y_test.")
-        return read_npz(path)
-    if not os.path.isdir(path):
-        return None
-    arrays = read_idx_folder(path)
-    if arrays is None and spec.name == "cifar10":
-        arrays = read_cifar_batches(path)
-    if arrays is None:
-        npz = [f for f in sorted(os.listdir(path)) if f.endswith(".npz")]
-        preferred = [f for f in npz if f.startswith(spec.name.replace("_", "-")) or f.startswith(spec.name)]
-        if preferred or len(npz) == 1:
-            arrays = read_npz(os.path.join(path, (preferred or npz)[0]))
-    return arrays
 
 
 def _check(arrays: dict[str, np.ndarray], spec: DatasetSpec, where: str) -> dict[str, np.ndarray]:
@@ -161,7 +148,7 @@ def _folder_source(label: str, path: str, spec: DatasetSpec) -> Source:
     src = Source(f"{label}: {path}", lambda: None)
 
     def load():
-        arrays = _read_dir_or_npz(path, spec)
+        arrays = read_dataset_folder(path, spec.name)
         if arrays is None:
             src.why_not = "not found" if not os.path.exists(path) else "no dataset files there"
         return arrays
@@ -233,6 +220,8 @@ def sources(spec: DatasetSpec, data_dir: str | None = None, *, tfds_dir: str | N
         found.append(_folder_source("Keras cache", os.path.join(keras_cache_dir(), spec.keras_cache), spec))
     if spec.tfds_name:
         found.append(_tfds_source(spec, tfds_dir, download))
+    if spec.build:
+        found.append(Source(spec.how_to_get.split(":")[0], spec.build))
     return found
 
 

@@ -34,7 +34,7 @@ def define_flags() -> flags.FlagValues:
     flags.DEFINE_string("images", None, "An .npy of images in [-1, 1] (N, H, W, C) or flat, to score instead.",
                         flag_values=fv)
     flags.DEFINE_boolean("test_split", False, "Score the dataset's real test split (the floor).", flag_values=fv)
-    flags.DEFINE_string("dataset", None, "mnist, fashion_mnist or cifar10 (default: the run's).", flag_values=fv)
+    flags.DEFINE_string("dataset", None, "mnist, fashion_mnist, cifar10 or photos (default: the run's).", flag_values=fv)
     flags.DEFINE_string("data_dir", None, "Folder with the dataset's files (tried first).", flag_values=fv)
     flags.DEFINE_integer("num_samples", 10000, "Generated and real samples to compare.", flag_values=fv)
     flags.DEFINE_string("metrics", default_metrics(), "Which metrics, comma-separated: " + "; ".join(

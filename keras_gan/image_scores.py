@@ -138,3 +138,25 @@ def compare_super_resolution(runs: list[tuple[str, str]], path: str) -> bool:
     plots.comparison(input_columns(lr, first.scale) + outputs + [("real", hr)], path,
                      title=f"x{first.scale} super-resolution of {first.dataset} test images")
     return True
+
+
+def super_resolution_figure(results: str, dataset: str) -> str:
+    return os.path.join(results, f"super_resolution_{dataset}.png")
+
+
+def compare_runs(runs: list[tuple[str, str]], results: str) -> list[str]:
+    """For each dataset, RESULTS/super_resolution_DATASET.png of the super-resolution runs among `runs`
+    ([(name, run folder)]) that have a generator, drawn again when one of them changed; the paths."""
+    by_dataset = {}
+    for name, directory in runs:
+        if all(os.path.exists(os.path.join(directory, f)) for f in (rundir.GENERATOR, rundir.CONFIG)):
+            config = rundir.read_config(directory)
+            if task_of(config) in ("srgan", "srresnet"):
+                by_dataset.setdefault(config.dataset, []).append((name, directory))
+    made = []
+    for dataset, group in by_dataset.items():
+        path = super_resolution_figure(results, dataset)
+        newest = max(os.path.getmtime(os.path.join(d, rundir.GENERATOR)) for _, d in group)
+        if (os.path.exists(path) and os.path.getmtime(path) >= newest) or compare_super_resolution(group, path):
+            made.append(path)
+    return made

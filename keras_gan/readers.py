@@ -93,6 +93,27 @@ def read_npz(path: str) -> dict[str, np.ndarray]:
                         "Replace it with a good copy.") from None
 
 
+def read_dataset_folder(path: str, name: str) -> dict[str, np.ndarray] | None:
+    """A user's folder (IDX files, CIFAR batches or one .npz) or an .npz path for dataset `name`;
+    None if no data is there."""
+    if os.path.isfile(path):
+        if not path.endswith(".npz"):
+            raise DataError(f"--data_dir={path} is a file but not an .npz archive. Pass the folder that "
+                            "holds the four IDX files, or an .npz with x_train, y_train, x_test, y_test.")
+        return read_npz(path)
+    if not os.path.isdir(path):
+        return None
+    arrays = read_idx_folder(path)
+    if arrays is None and name == "cifar10":
+        arrays = read_cifar_batches(path)
+    if arrays is None:
+        npz = [f for f in sorted(os.listdir(path)) if f.endswith(".npz")]
+        preferred = [f for f in npz if f.startswith(name.replace("_", "-")) or f.startswith(name)]
+        if preferred or len(npz) == 1:
+            arrays = read_npz(os.path.join(path, (preferred or npz)[0]))
+    return arrays
+
+
 def read_cifar_batches(folder: str) -> dict[str, np.ndarray] | None:
     """CIFAR-10's python pickles as `keras.datasets.cifar10` caches them."""
     names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]

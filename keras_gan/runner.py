@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from keras_gan import checkpoint, data, image_scores, loop, plots, presets, rundir, scoring
+from keras_gan import checkpoint, data, image_scores, loop, plots, rundir, scoring
 from keras_gan.config import TrainConfig
 from keras_gan.errors import ConfigError, RunFileError, reason
 from keras_gan.files import write_text
@@ -271,19 +271,9 @@ def run(experiments, results: str, log=print) -> dict:
     return summary
 
 
-SUPER_RESOLUTION = "super_resolution.png"
-
-
-def compare_super_resolution(experiments, results: str) -> str:
-    """RESULTS/super_resolution.png: every super-resolution experiment's first seed on the same test
-    images, beside bicubic upsampling; "" when there are none."""
-    runs = [(e.name, run_dir(results, e.name, e.seeds[0])) for e in experiments
-            if presets.get(e.model).task in ("srgan", "srresnet")]
-    runs = [(name, d) for name, d in runs if os.path.exists(os.path.join(d, rundir.GENERATOR))]
-    path = os.path.join(results, SUPER_RESOLUTION)
-    if not runs or all(_up_to_date(path, os.path.join(d, rundir.GENERATOR)) for _, d in runs):
-        return path if runs else ""
-    return path if image_scores.compare_super_resolution(runs, path) else ""
+def compare_super_resolution(experiments, results: str) -> list[str]:
+    """RESULTS/super_resolution_DATASET.png: every super-resolution experiment's first seed, by dataset."""
+    return image_scores.compare_runs([(e.name, run_dir(results, e.name, e.seeds[0])) for e in experiments], results)
 
 
 def check_existing_run(e: Experiment, seed: int, results: str) -> None:
