@@ -190,8 +190,13 @@ def test_the_reports_verdict_on_srgans_claim(tmp_path, srresnet_psnr, verdict):
         return runner.Experiment(name=name, description="", model=model, dataset="d", epochs=1, seeds=(0,), args={})
 
     runs = {("sr", "d"): [(experiment("res", "srresnet"), scores("srresnet", srresnet_psnr, 0.7, 60.0)),
-                          (experiment("gan", "srgan"), scores("srgan", 19.0, 0.9, 20.0))]}
+                          (experiment("gan", "srgan"), scores("srgan", 19.0, 0.9, 20.0))],
+            ("sr", "other"): [(experiment("alone", "srgan"), scores("srgan", 30.0, 1.2, 5.0))]}
     text = "\n".join(report.image_tables(runs, str(tmp_path), lambda p: p))
+    # one table per dataset; a dataset without both models gets no verdict
+    first, second = text.split("## ×4 super-resolution of other")
+    assert "## ×4 super-resolution of d" in first and "| `alone` | 1 | 0.050 | 30.00 |" in second
+    assert "claim" not in second
     assert "| bicubic | 1 | 0.100 | 16.00 | 0.400 | 0.30 | 300.0 | 50.00 |" in text
     assert "| `gan` | 1 | 0.050 | 19.00 | 0.600 | 0.90 | 20.0 | 10.00 |" in text
     assert f"at this budget the slide deck's claim is {verdict}" in text

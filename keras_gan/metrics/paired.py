@@ -19,7 +19,7 @@ and measure them on pixels in [0, 1]:
 import numpy as np
 import tensorflow as tf
 
-from keras_gan.metrics.checks import finite_pair
+from keras_gan.metrics.checks import check_finite
 
 CHUNK = 1024  # images per TensorFlow call
 
@@ -35,12 +35,18 @@ def gradient_energy(images) -> np.ndarray:
     return (dx ** 2 + dy ** 2).mean(axis=(1, 2, 3))
 
 
+def l1(outputs, truth) -> float:
+    """The mean absolute difference of two sets of images in [-1, 1], on pixels in [0, 1]."""
+    return float(np.abs(_unit(outputs) - _unit(truth)).mean())
+
+
 def paired_scores(outputs, truth) -> dict[str, float]:
     """l1, psnr, ssim and sharpness of `outputs` against `truth` (same shape); see the module's docstring."""
     outputs, truth = np.asarray(outputs), np.asarray(truth)
     if outputs.shape != truth.shape or outputs.ndim != 4:
         raise ValueError(f"paired images must have one shape (N, H, W, C); got {outputs.shape} and {truth.shape}")
-    finite_pair(truth, outputs, "images")
+    check_finite(truth, "real images")
+    check_finite(outputs, "generated images")
     o, t = _unit(outputs), _unit(truth)
     window = min(11, o.shape[1], o.shape[2])
     psnr, ssim = [], []
@@ -48,6 +54,6 @@ def paired_scores(outputs, truth) -> dict[str, float]:
         a, b = tf.constant(o[i:i + CHUNK]), tf.constant(t[i:i + CHUNK])
         psnr.append(tf.image.psnr(a, b, max_val=1.0).numpy())
         ssim.append(tf.image.ssim(a, b, max_val=1.0, filter_size=window).numpy())
-    return {"l1": float(np.abs(o - t).mean()), "psnr": float(np.concatenate(psnr).mean()),
+    return {"l1": l1(outputs, truth), "psnr": float(np.concatenate(psnr).mean()),
             "ssim": float(np.concatenate(ssim).mean()),
             "sharpness": float(np.sqrt(gradient_energy(outputs).mean() / max(gradient_energy(truth).mean(), 1e-12)))}
