@@ -187,7 +187,6 @@ class TrainConfig:
         need(self.n_critic == 1, f"{model} updates each discriminator once per step: --n_critic must be 1.")
         need(self.eval_every == 0, f"--eval_every scores generators of noise; {model} translates images, and "
                                    "python -m keras_gan.experiment scores it on its test pairs. Leave --eval_every at 0.")
-        need(self.strategy == "default", f"{model} trains on one device for now: --strategy must be default.")
         need(self.sample_cols == preset.grid_columns,
              f"{model}'s sample grid shows {preset.grid_columns} images to a row (an input and its outputs): "
              f"--sample_cols must be {preset.grid_columns}, or left out. Received: sample_cols={self.sample_cols}")

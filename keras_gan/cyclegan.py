@@ -28,6 +28,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from keras_gan import distribute
 from keras_gan.optimizers import FusedAdam
 from keras_gan.state import Stateful
 
@@ -205,8 +206,8 @@ class CycleGAN(Stateful):
         fake_b = self.pool_b.query(np.asarray(self.g_ab(a, training=False)))
         fake_a = self.pool_a.query(np.asarray(self.g_ba(b, training=False)))
         self.d_a.trainable = self.d_b.trainable = True  # set before every call: see keras_gan/gan.py
-        d_a = float(self.d_a.train_on_batch(np.concatenate([a, fake_a]), d_targets))
-        d_b = float(self.d_b.train_on_batch(np.concatenate([b, fake_b]), d_targets))
+        d_a = distribute.train_on_batch(self.d_a, np.concatenate([a, fake_a]), d_targets)
+        d_b = distribute.train_on_batch(self.d_b, np.concatenate([b, fake_b]), d_targets)
         return d_a, d_b
 
     def generator_step(self, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
@@ -214,8 +215,8 @@ class CycleGAN(Stateful):
         returns the weighted total (g_loss) and each term."""
         a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
         self.d_a.trainable = self.d_b.trainable = False
-        logs = self.combined.train_on_batch([a, b], self.targets(a, b), return_dict=True)
-        return {"g_loss": float(logs["loss"]), **{term: float(logs[f"{term}_loss"]) for term in TERMS}}
+        logs = distribute.train_on_batch(self.combined, [a, b], self.targets(a, b), return_dict=True)
+        return {"g_loss": logs["loss"], **{term: logs[f"{term}_loss"] for term in TERMS}}
 
     def targets(self, a, b) -> list:
         """The combined model's targets for batches `a` and `b`."""

@@ -125,36 +125,44 @@ def interleaved(n: int, replicas: int) -> np.ndarray:
     return np.concatenate([np.r_[i * k:(i + 1) * k, n + i * k:n + (i + 1) * k] for i in range(replicas)])
 
 
-def train_on_batch(model, x, y) -> float:
+def train_on_batch(model, x, y, return_dict: bool = False):
     """`model.train_on_batch(x, y)` with each replica of the current strategy on its own contiguous
-    shard of the global batch; returns the loss (the mean over the global batch)."""
+    shard of the global batch. `x` and `y` may be lists (several inputs, several outputs). Returns the
+    loss (the mean over the global batch), or with `return_dict` every loss Keras logs by name
+    (`loss`, and `NAME_loss` for each named output of a model of several)."""
     strategy = model.distribute_strategy
     replicas = strategy.num_replicas_in_sync
     if replicas == 1:
-        return float(model.train_on_batch(x, y))
-    n = int(tf.shape(y)[0])
+        logs = model.train_on_batch(x, y, return_dict=return_dict)
+        return {k: float(v) for k, v in logs.items()} if return_dict else float(logs)
+    ys = y if isinstance(y, (list, tuple)) else [y]
+    n = int(tf.shape(ys[0])[0])
     if n % replicas:
         raise ConfigError(f"a batch of {n} does not split evenly across {replicas} replicas; choose a --batch_size "
                           f"that {replicas} divides.")
     k = n // replicas
-    xs = x if isinstance(x, (list, tuple)) else [x]
+
+    def split(values, i):
+        if isinstance(values, (list, tuple)):
+            return [split(v, i) for v in values]
+        return tf.convert_to_tensor(values)[i * k:(i + 1) * k]
 
     def shard(context):
         i = context.replica_id_in_sync_group
-        parts = [tf.convert_to_tensor(v)[i * k:(i + 1) * k] for v in xs]
-        return (parts if isinstance(x, (list, tuple)) else parts[0]), tf.convert_to_tensor(y)[i * k:(i + 1) * k]
+        return split(x, i), split(y, i)
 
     local = shard(_Replica(0))
     model._maybe_symbolic_build(data_batch=(local[0], local[1], None))  # what train_on_batch does first
     model.reset_metrics()
     x_shards, y_shards = strategy.experimental_distribute_values_from_function(shard)
-    return float(_step_function(model)((x_shards, y_shards)))
+    logs = {name: float(value) for name, value in _step_function(model)((x_shards, y_shards)).items()}
+    return logs if return_dict else logs["loss"]
 
 
 def _step_function(model):
     """`model.train_step` on every replica, in one tf.function made once per model: Keras's own train
     function reduces its scalar logs along an axis they lack under MultiWorkerMirroredStrategy, so
-    the loss (each replica's mean, a Keras Mean metric) is averaged over the replicas here."""
+    the losses (each replica's mean, Keras Mean metrics) are averaged over the replicas here."""
     step = getattr(model, "_keras_gan_step", None)
     if step is None:
         strategy = model.distribute_strategy
@@ -162,7 +170,8 @@ def _step_function(model):
         @tf.function(reduce_retracing=True)
         def step(data):
             logs = strategy.run(model.train_step, args=(data,))
-            return strategy.reduce(tf.distribute.ReduceOp.MEAN, logs["loss"], axis=None)
+            return {name: strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+                    for name, value in logs.items() if name == "loss" or name.endswith("_loss")}
 
         model._keras_gan_step = step
     return step

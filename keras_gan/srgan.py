@@ -25,7 +25,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from keras_gan import networks
+from keras_gan import distribute, networks
 from keras_gan.optimizers import FusedAdam
 from keras_gan.state import Stateful
 
@@ -57,10 +57,10 @@ def srresnet_generator(lr_shape=(7, 7, 1), *, scale: int = 4, filters: int = 64,
     inputs = keras.Input(shape=lr_shape, name="low_resolution")
     x = skip = _prelu()(layers.Conv2D(filters, 9, padding="same")(inputs))
     for _ in range(blocks):
-        y = _prelu()(layers.BatchNormalization()(layers.Conv2D(filters, 3, padding="same")(x)))
-        y = layers.BatchNormalization()(layers.Conv2D(filters, 3, padding="same")(y))
+        y = _prelu()(networks.batch_norm()(layers.Conv2D(filters, 3, padding="same")(x)))
+        y = networks.batch_norm()(layers.Conv2D(filters, 3, padding="same")(y))
         x = layers.Add()([x, y])
-    x = layers.Add()([skip, layers.BatchNormalization()(layers.Conv2D(filters, 3, padding="same")(x))])
+    x = layers.Add()([skip, networks.batch_norm()(layers.Conv2D(filters, 3, padding="same")(x))])
     for _ in range(steps):
         x = _prelu()(pixel_shuffle(layers.Conv2D(4 * filters, 3, padding="same")(x), 2))
     outputs = layers.Conv2D(lr_shape[-1], 9, padding="same", activation="tanh", dtype="float32")(x)
@@ -74,7 +74,7 @@ def discriminator(hr_shape=(28, 28, 1), *, filters: int = 64, dense: int = 1024,
     x = layers.LeakyReLU(0.2)(layers.Conv2D(filters, 3, padding="same")(inputs))
     for i, (mult, stride) in enumerate([(1, 2), (2, 1), (2, 2), (4, 1), (4, 2), (8, 1), (8, 2)]):
         x = layers.Conv2D(filters * mult, 3, strides=stride, padding="same")(x)
-        x = layers.LeakyReLU(0.2)(layers.BatchNormalization()(x))
+        x = layers.LeakyReLU(0.2)(networks.batch_norm()(x))
     x = layers.LeakyReLU(0.2)(layers.Dense(dense)(layers.Flatten()(x)))
     outputs = layers.Dense(1, dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
@@ -119,7 +119,7 @@ class SRGAN(Stateful):
         sr = np.asarray(self.generator(lr, training=False))
         self.discriminator.trainable = True  # set before every call: see keras_gan/gan.py
         targets = np.concatenate([np.full((n, 1), self.real_target), np.zeros((n, 1))]).astype(np.float32)
-        return float(self.discriminator.train_on_batch(np.concatenate([hr, sr]), targets))
+        return distribute.train_on_batch(self.discriminator, np.concatenate([hr, sr]), targets)
 
     def targets(self, hr: np.ndarray) -> list:
         """The combined model's targets: the features of the real images, and 1 for D."""
@@ -129,11 +129,10 @@ class SRGAN(Stateful):
         """One G update: on the perceptual loss with D frozen, or (SRResNet) on the pixel-wise MSE."""
         lr, hr = np.asarray(lr, np.float32), np.asarray(hr, np.float32)
         if not self.adversarial:
-            return {"g_loss": float(self.generator.train_on_batch(lr, hr))}
+            return {"g_loss": distribute.train_on_batch(self.generator, lr, hr)}
         self.discriminator.trainable = False
-        logs = self.combined.train_on_batch(lr, self.targets(hr), return_dict=True)
-        return {"g_loss": float(logs["loss"]), "content": float(logs["content_loss"]),
-                "adversarial": float(logs["adversarial_loss"])}
+        logs = distribute.train_on_batch(self.combined, lr, self.targets(hr), return_dict=True)
+        return {"g_loss": logs["loss"], "content": logs["content_loss"], "adversarial": logs["adversarial_loss"]}
 
     def train_step(self, lr: np.ndarray, hr: np.ndarray) -> dict[str, float]:
         d = {"d_loss": self.discriminator_step(lr, hr)} if self.adversarial else {}

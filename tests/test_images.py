@@ -194,7 +194,6 @@ def test_mixed_precision_trains_and_saves_float32_generators(idx_dir, tmp_path, 
 
 @pytest.mark.parametrize("kw, message", [
     (dict(model="cyclegan", eval_every=1), "Leave --eval_every at 0"),
-    (dict(model="srgan", strategy="mirrored"), "--strategy must be default"),
     (dict(model="cyclegan", sample_cols=4), "--sample_cols must be 6"),
     (dict(model="srresnet", n_critic=2), "--n_critic must be 1"),
     (dict(model="srgan", scale=3), "--scale must be 2, 4 or 8"),

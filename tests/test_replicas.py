@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 from keras_gan.config import TrainConfig
@@ -18,9 +19,9 @@ from keras_gan.errors import ConfigError
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
 
 
-def run_script(code: str, timeout: int = 540) -> dict:
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=timeout, env=ENV, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+def run_script(code: str, *args: str, timeout: int = 540, env=None) -> dict:
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True,
+                          timeout=timeout, env={**ENV, **(env or {})}, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.split("RESULT", 1)[1])
 
@@ -133,3 +134,108 @@ def test_bad_strategy_settings():
         TrainConfig(strategy="tpu")
     with pytest.raises(ConfigError, match="--cpu_replicas applies to --strategy=mirrored"):
         TrainConfig(cpu_replicas=2)
+
+
+IMAGE_STEPS = """
+    import json
+    from keras_gan import distribute
+    distribute.configure_cpu_replicas(2)
+    import keras, numpy as np, tensorflow as tf
+    from keras_gan import cyclegan, domains, srgan
+
+    def build(kind):
+        sgd = lambda: keras.optimizers.SGD(0.05)
+        if kind == "cyclegan":
+            return cyclegan.CycleGAN(*cyclegan.build_networks(filters=4, blocks=1), optimizers=[sgd() for _ in range(3)])
+        generator = srgan.srresnet_generator(filters=4, blocks=1)
+        if kind == "srresnet":
+            return srgan.SRGAN(generator, adversarial=False, optimizers=[sgd(), sgd()])
+        image = keras.Input((28, 28, 1))
+        features = keras.Model(image, keras.layers.Conv2D(4, 3, padding="same")(image))
+        return srgan.SRGAN(generator, srgan.discriminator(filters=4, dense=8), features, optimizers=[sgd(), sgd()])
+
+    def run(strategy, kind):
+        keras.utils.set_random_seed(0)
+        with strategy.scope():
+            model = build(kind)
+        a, b = np.random.default_rng(1).uniform(-1, 1, (2, 8, 28, 28, 1)).astype("float32")
+        parts = lambda: {k: [np.array(v) for v in vs] for k, vs in model._parts().items()}
+        moved = lambda x, y: sorted(k for k in x if any(not np.array_equal(p, q) for p, q in zip(x[k], y[k])))
+        before = parts()
+        if kind == "cyclegan":
+            d = dict(zip(("d_a_loss", "d_b_loss"), model.discriminator_step(a, b)))
+            middle = parts()
+            losses = {**d, **model.generator_step(a, b)}
+        else:
+            lr = domains.downsample(a)
+            d = {"d_loss": model.discriminator_step(lr, a)} if model.adversarial else {}
+            middle = parts()
+            losses = {**d, **model.generator_step(lr, a)}
+        after = parts()
+        return {"names": list(model.loss_names), "losses": losses, "d_step": moved(before, middle), "g_step": moved(middle, after),
+                "weights": [w.tolist() for vs in after.values() for w in vs]}
+
+    out = {}
+    for kind in ("cyclegan", "srgan", "srresnet"):
+        one, two = run(tf.distribute.get_strategy(), kind), run(distribute.make_strategy("mirrored", 2), kind)
+        gap = max(float(np.abs(np.subtract(x, y)).max()) for x, y in zip(one.pop("weights"), two.pop("weights")))
+        out[kind] = {"one": one, "two": two, "gap": gap}
+    print("RESULT", json.dumps(out))
+"""
+
+
+def test_image_models_step_on_two_devices_as_on_one():
+    """CycleGAN, SRGAN and SRResNet under mirrored on two logical CPU devices, with plain SGD so that
+    a doubled gradient would show: each replica trains on its half of every batch (the combined models'
+    several inputs and targets alike), Keras's losses divide themselves by the replicas and SRResNet's
+    BatchNorm is synchronized, so every loss term and every weight ends where one device puts them;
+    each discriminator step moves only the discriminators (and their optimizers), each generator step
+    only the generators."""
+    result = run_script(IMAGE_STEPS)
+    for kind, r in result.items():
+        one, two = r["one"], r["two"]
+        assert set(one["losses"]) == set(two["losses"]) == set(one["names"]), kind
+        for name, value in one["losses"].items():
+            assert two["losses"][name] == pytest.approx(value, rel=1e-5, abs=1e-6), (kind, name)
+        assert r["gap"] < 1e-5, (kind, r["gap"])
+        assert one["d_step"] == two["d_step"] and one["g_step"] == two["g_step"], kind
+        expected = {"cyclegan": (["d_a_optimizer", "d_b_optimizer", "discriminator_a", "discriminator_b"],
+                                 ["g_optimizer", "generator_a2b", "generator_b2a"]),
+                    "srgan": (["d_optimizer", "discriminator"], ["g_optimizer", "generator"]),
+                    "srresnet": ([], ["g_optimizer", "generator"])}[kind]
+        assert (two["d_step"], two["g_step"]) == (sorted(expected[0]), sorted(expected[1])), kind
+
+
+IMAGE_FIT = """
+    import json, os, sys, tempfile
+    from keras_gan import distribute
+    distribute.configure_cpu_replicas(2)
+    import numpy as np
+    from keras_gan import loop
+    from keras_gan.config import TrainConfig
+
+    out = {}
+    for model in ("cyclegan", "srgan", "srresnet"):
+        history = {}
+        for strategy in ("default", "mirrored"):
+            config = TrainConfig(model=model, dataset="mnist", data_dir=sys.argv[1], epochs=1, batch_size=8,
+                                 steps_per_epoch=2, filters=4, blocks=1, output_dir=os.path.join(sys.argv[2], model + strategy),
+                                 strategy=strategy, cpu_replicas=2 if strategy == "mirrored" else 0, tensorboard=False)
+            fitted = loop.fit(config, log=lambda *_: None)
+            history[strategy] = {name: fitted[name] for name in fitted if name not in ("epochs", "evals", "best_epoch")}
+        out[model] = history
+    print("RESULT", json.dumps(out))
+"""
+
+
+def test_the_image_presets_train_an_epoch_on_two_devices(idx_dir, classifier_cache, tmp_path):
+    """The whole loop (batches, sample grids, checkpoint, saved generators) under mirrored: every loss
+    of every step is one device's."""
+    result = run_script(IMAGE_FIT, idx_dir, str(tmp_path), env={"KERAS_GAN_CACHE": str(classifier_cache)})
+    for model, history in result.items():
+        one, two = history["default"], history["mirrored"]
+        assert set(one) == set(two) and "g_loss" in one, model
+        for name in one:
+            assert len(one[name]) == 2 and np.all(np.isfinite(two[name])), (model, name)
+            assert two[name] == pytest.approx(one[name], rel=1e-4, abs=1e-5), (model, name)
+        assert (tmp_path / (model + "mirrored") / "checkpoint.npz").is_file()
