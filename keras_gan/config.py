@@ -71,6 +71,9 @@ class TrainConfig:
     vgg_weights: str = _field("", "srgan: Keras's VGG19 ImageNet weights without the top (.h5) for the content loss, "
                               "as the paper's (block5_conv4 features / 12.75); default: the dataset classifier's "
                               "features. Read when training starts; a resumed run has them in its checkpoint.")
+    init_generator: str = _field("", "srgan: start G from the generator.keras of a trained srresnet run (or its "
+                                 "folder) of the same --filters, --blocks and --scale, as the paper does; read when "
+                                 "training starts, a resumed run has G in its checkpoint.")
     seed: int = _field(0, "Seed of weights, noise, dropout and shuffling.")
     strategy: str = _field("default", "default (one device), mirrored (every local GPU, or --cpu_replicas logical "
                            "CPU devices) or multi_worker (a cluster from TF_CONFIG); --batch_size is the global batch.")
@@ -175,6 +178,9 @@ class TrainConfig:
             self._check_image_task(preset, need)
         need(not self.vgg_weights or preset.task == "srgan",
              f"--vgg_weights is the content loss of --model=srgan; --model={self.model} has none. Leave it out.")
+        need(not self.init_generator or preset.task == "srgan",
+             f"--init_generator starts SRGAN's generator from a trained SRResNet; --model={self.model} takes none. "
+             "Leave it out.")
         need(self.cgan_layout in CGAN_LAYOUTS,
              f"--cgan_layout must be one of {', '.join(CGAN_LAYOUTS)}. Received: cgan_layout={self.cgan_layout!r}")
 

@@ -12,10 +12,10 @@ import subprocess
 import numpy as np
 import tensorflow as tf
 
-from keras_gan import image_scores, presets, rundir
+from keras_gan import image_scores, presets, rundir, sessions
 from keras_gan.files import write_text
 from keras_gan.metrics import registry
-from keras_gan.runner import Experiment, run_dir, sessions
+from keras_gan.runner import Experiment, run_dir
 
 DECK_LOSSES = {"d_loss": 0.558, "g_loss": 1.577}  # seeds/003's epoch-50 means, on MNIST
 LOSS_NAMES = {"d_loss": "D", "g_loss": "G", "d_a_loss": "D_A", "d_b_loss": "D_B"}
@@ -71,7 +71,7 @@ def scored_seeds(e: Experiment, results: str) -> list[int]:
 
 def _time_taken(results: str, rel) -> list[str]:
     """The report's paragraph on how long making these results took, from RESULTS/sessions.csv."""
-    rows = sessions(results)
+    rows = sessions.read(results)
     if not rows:
         return []
 

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from keras_gan import checkpoint, data, image_scores, loop, plots, rundir, scoring
+from keras_gan import checkpoint, data, image_scores, loop, plots, rundir, scoring, sessions
 from keras_gan.config import TrainConfig
 from keras_gan.errors import ConfigError, RunFileError, reason
 from keras_gan.files import write_text
@@ -46,6 +46,7 @@ class Experiment:
     figures: tuple[str, ...] = ()
     num_samples: int = 5000
     source: str = ""  # the configuration file
+    init_from: str = ""  # an earlier experiment whose run of the same seed gives G's first weights (srgan)
 
     @classmethod
     def from_file(cls, path: str, full: bool = False) -> "Experiment":
@@ -62,7 +63,7 @@ class Experiment:
         if not isinstance(spec, dict):
             raise bad("expected a JSON object of settings")
         known = {"description", "model", "dataset", "epochs", "full_epochs", "seeds", "full_seeds", "args",
-                 "full_args", "figures", "num_samples", "full_num_samples"}
+                 "full_args", "figures", "num_samples", "full_num_samples", "init_from"}
         unknown = sorted(set(spec) - known)
         missing = sorted({"model", "dataset", "epochs"} - set(spec))
         if unknown or missing:
@@ -85,17 +86,22 @@ class Experiment:
             raise bad("args and full_args must be JSON objects of training flags")
         if not isinstance(figures, list) or any(f not in FIGURES for f in figures):
             raise bad(f"unknown figures {figures!r}; choose from {list(FIGURES)}")
-        if not all(isinstance(spec.get(k, ""), str) for k in ("model", "dataset", "description")):
-            raise bad("model, dataset and description must be strings")
+        if not all(isinstance(spec.get(k, ""), str) for k in ("model", "dataset", "description", "init_from")):
+            raise bad("model, dataset, description and init_from must be strings")
         return cls(name=name, description=spec.get("description", ""), model=spec["model"],
                    dataset=spec["dataset"], epochs=count("epochs", 1), seeds=tuple(seeds),
                    args={**args, **(full_args if full else {})},
-                   figures=tuple(figures), num_samples=count("num_samples", 5000), source=path)
+                   figures=tuple(figures), num_samples=count("num_samples", 5000), source=path,
+                   init_from=spec.get("init_from", ""))
+
+    def init_generator(self, seed: int, results: str) -> str:
+        return os.path.join(run_dir(results, self.init_from, seed), "generator.keras") if self.init_from else ""
 
     def train_config(self, seed: int, results: str):
         try:
+            start = {"init_generator": self.init_generator(seed, results)} if self.init_from else {}
             return TrainConfig(model=self.model, dataset=self.dataset, epochs=self.epochs, seed=seed,
-                               output_dir=run_dir(results, self.name, seed), **self.args)
+                               output_dir=run_dir(results, self.name, seed), **start, **self.args)
         except TypeError as e:  # an unknown flag, or a value of the wrong type
             raise ConfigError(f"experiment {self.source or self.name}: bad args ({e})") from None
         except ConfigError as e:
@@ -128,6 +134,10 @@ def load_experiments(folder: str, only: str = "", full: bool = False, seeds: str
     if not paths:
         raise ConfigError(f"no experiment configurations (*.json) in {folder}")
     experiments = [Experiment.from_file(p, full) for p in paths]
+    for e in experiments:
+        if e.init_from and e.init_from not in [d.name for d in experiments[:experiments.index(e)]]:
+            raise ConfigError(f"experiment {e.source}: init_from names {e.init_from!r}, which is not a configuration "
+                              f"that comes before it in {folder}; name an earlier one (they run in number order).")
     if only:
         names = [n.strip() for n in only.split(",")]
         unknown = [n for n in names if n not in {e.name for e in experiments}]
@@ -236,8 +246,13 @@ def run(experiments, results: str, log=print) -> dict:
     runs it trained, whether it had to train a feature network first, whether it finished), so the
     report can say how long the results took to make, resumed sessions included."""
     everything = [(e, s) for e in experiments for s in e.seeds]
-    for e, seed in everything:  # before hours of training: no run goes on under settings it was not made with
-        check_existing_run(e, seed, results)
+    for i, (e, seed) in enumerate(everything):  # before hours of training: no run goes on under other settings,
+        check_existing_run(e, seed, results)     # none starts from a generator nothing will have trained
+        source = e.init_generator(seed, results)
+        if source and (e.init_from, seed) not in [(d.name, s) for d, s in everything[:i]] and not \
+                os.path.isfile(source) and not finished_epochs(run_dir(results, e.name, seed)):
+            raise ConfigError(f"experiment {e.name} starts from the generator of {e.init_from} (seed {seed}), which "
+                              f"is not in {source}: run that experiment first, e.g. --only={e.init_from},{e.name}")
     sources = {(e.dataset, e.train_config(0, results).data_dir) for e in experiments}
     cached = all(os.path.isfile(feature_networks.classifier_path(name, data.load_arrays(name, data_dir).fingerprint))
                  for name, data_dir in sources)
@@ -266,7 +281,7 @@ def run(experiments, results: str, log=print) -> dict:
             log(f"  {headline(scores)}")
         session["finished"] = True
     finally:
-        _log_session(results, {**session, "minutes": (time.perf_counter() - clock) / 60,
+        sessions.append(results, {**session, "minutes": (time.perf_counter() - clock) / 60,
                                "classifier_cached": cached})
     return summary
 
@@ -286,24 +301,3 @@ def check_existing_run(e: Experiment, seed: int, results: str) -> None:
         raise ConfigError(f"experiment {e.name}: the run in {directory} was made with other settings ("
                           + ", ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in sorted(changes.items()))
                           + "); delete that folder to train it again, or restore the configuration.")
-
-
-SESSION_FIELDS = ("started", "minutes", "trained", "classifier_cached", "finished")
-
-
-def _log_session(results: str, session: dict) -> None:
-    path = os.path.join(results, "sessions.csv")
-    os.makedirs(results, exist_ok=True)
-    new = not os.path.exists(path)
-    with open(path, "a") as f:
-        if new:
-            f.write(",".join(SESSION_FIELDS) + "\n")
-        f.write(",".join(f"{session[k]:.2f}" if k == "minutes" else str(session[k]) for k in SESSION_FIELDS) + "\n")
-
-
-def sessions(results: str) -> list[dict]:
-    """The rows of RESULTS/sessions.csv: every `run` over these results, oldest first."""
-    return [{"started": r["started"], "minutes": r["minutes"], "trained": int(r["trained"]),
-             "classifier_cached": r["classifier_cached"] == "True", "finished": r["finished"] == "True"}
-            for r in rundir.read_csv(os.path.join(results, "sessions.csv"), ("minutes", "trained"),
-                               "mend or delete its damaged lines (they only record how long each session took)")]

@@ -14,7 +14,7 @@ import keras
 
 from keras_gan import networks
 from keras_gan import optimizers  # noqa: F401  (registers FusedAdam, which files of earlier versions name)
-from keras_gan.errors import ModelFileError, reason
+from keras_gan.errors import ConfigError, ModelFileError, reason
 from keras_gan.files import atomic_path
 
 
@@ -64,3 +64,19 @@ def load_generator_model(path: str):
         raise ModelFileError(f"{path} outputs one number per sample: it is a discriminator, not a generator. "
                              "Pass generator.keras.")
     return model
+
+
+def load_weights_from(model, path: str, flag: str) -> None:
+    """Sets `model`'s weights to those of the network in the `.keras` file `path` (or `path`/generator.keras
+    for a run folder), which must have the same architecture; `flag` names the setting in errors."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "generator.keras")
+    if not os.path.isfile(path):
+        raise ConfigError(f"{flag}={path}: file not found; pass the generator.keras of a finished run, or its folder.")
+    source = load_network(path, f"pass the generator.keras of a finished run to {flag}")
+    have, want = [tuple(w.shape) for w in source.weights], [tuple(w.shape) for w in model.weights]
+    if have != want:
+        raise ConfigError(f"{flag}={path}: its network ({len(have)} weights, {source.count_params():,} parameters) "
+                          f"does not match this run's {model.name} ({len(want)} weights, {model.count_params():,} "
+                          "parameters); train it with the same --filters, --blocks, --scale and dataset.")
+    model.set_weights(source.get_weights())

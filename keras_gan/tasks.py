@@ -20,7 +20,7 @@ Every model returns its losses by name (`loss_names`), lists its networks for th
 import keras
 import numpy as np
 
-from keras_gan import cyclegan, data, domains, losses, networks, penalties, presets, srgan
+from keras_gan import cyclegan, data, domains, losses, networks, penalties, presets, saving, srgan
 from keras_gan.config import TrainConfig
 from keras_gan.gan import GAN
 from keras_gan.metrics import features
@@ -188,6 +188,8 @@ class SuperResolutionTask(Task):
             generator = srgan.srresnet_generator((h // c.scale, w // c.scale, channels), scale=c.scale,
                                                  filters=c.filters, blocks=c.blocks)
             critic = srgan.discriminator(self.image_shape, filters=c.filters) if adversarial else None
+        if c.init_generator and not self.resume:  # a resumed run has G in its checkpoint
+            saving.load_weights_from(generator, c.init_generator, "--init_generator")
         content = self.content_network() if adversarial else None
         return srgan.SRGAN(generator, critic, content, adversarial=adversarial, real_target=c.label_smoothing,
                            optimizers=[make_optimizer(c, self.preset) for _ in range(2)])

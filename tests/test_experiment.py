@@ -5,7 +5,7 @@ import json
 import pytest
 from PIL import Image
 
-from keras_gan import evaluate, experiment, loop, report, runner, scoring
+from keras_gan import evaluate, experiment, loop, report, runner, scoring, sessions
 from keras_gan.errors import ConfigError
 
 
@@ -43,7 +43,7 @@ def test_runs_every_experiment_then_reuses_them(configs, tmp_path, monkeypatch):
     again = runner.run(runner.load_experiments(str(configs)), str(results), log=lines.append)
     assert again == summary and sum("reused" in line for line in lines) == 3
     # Each call is a line of sessions.csv: the first trained all three runs, the second none.
-    first, second = runner.sessions(str(results))
+    first, second = sessions.read(str(results))
     assert (first["trained"], second["trained"]) == (3, 0) and first["finished"] and second["finished"]
     assert first["classifier_cached"] and first["minutes"] > second["minutes"] >= 0
     # Scores of an earlier version, without a metric registered since, are scored again (and only those).
@@ -142,7 +142,7 @@ def test_an_interrupted_session_is_logged_unfinished(configs, tmp_path, monkeypa
     monkeypatch.setattr(loop, "fit", stop)
     with pytest.raises(KeyboardInterrupt):
         runner.run(runner.load_experiments(str(configs)), str(tmp_path), log=lambda *_: None)
-    (session,) = runner.sessions(str(tmp_path))
+    (session,) = sessions.read(str(tmp_path))
     assert not session["finished"] and session["trained"] == 0
 
 
@@ -175,7 +175,7 @@ def test_report_reads_top_to_bottom(configs, tmp_path):
     assert text.startswith("# Experiment report") and "commit" in text and "cores" in text
     assert "## deck" in text and "## labels" in text and "## Results" in text
     assert "the slide deck reports D 0.558, G 1.577" in text  # vanilla rows compare with the deck
-    minutes = runner.sessions(str(results))[0]["minutes"]
+    minutes = sessions.read(str(results))[0]["minutes"]
     assert f"made these results, [sessions.csv](results/sessions.csv): one session: {minutes:.1f} minutes " \
            "from " in text and ", 3 run(s) trained." in text
     runner.run(experiments, str(results), log=lambda *_: None)  # all reused: a second session
@@ -237,7 +237,7 @@ def test_sigterm_stops_an_experiment_like_ctrl_c_and_records_its_session(tmp_pat
     finally:
         proc.kill()
     assert proc.returncode == 128 + signal.SIGTERM and "run the same command again" in err and "Traceback" not in err
-    (session,) = runner.sessions(str(results))
+    (session,) = sessions.read(str(results))
     assert not session["finished"] and session["trained"] == 0
 
 
@@ -246,3 +246,23 @@ def test_numbered_configurations_run_in_number_order(tmp_path):
         (tmp_path / f"{name}.json").write_text(json.dumps({"model": "vanilla", "dataset": "mnist", "epochs": 1}))
     names = [e.name for e in runner.load_experiments(str(tmp_path))]
     assert names == ["1_first", "2_early", "10_late", "b_named"]
+
+
+def test_an_experiment_starts_from_an_earlier_ones_generator(tmp_path):
+    """init_from: SRGAN's G starts from the same seed's run of an earlier configuration; a later or unknown
+    one is refused when the configurations load, and a source nothing trains before training starts."""
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    spec = {"dataset": "mnist", "epochs": 1, "seeds": [0, 2], "args": {"filters": 4, "blocks": 1}}
+    (folder / "1_pixels.json").write_text(json.dumps({**spec, "model": "srresnet"}))
+    (folder / "2_gan.json").write_text(json.dumps({**spec, "model": "srgan", "init_from": "1_pixels"}))
+    results = str(tmp_path / "results")
+    pixels, gan = runner.load_experiments(str(folder))
+    assert gan.train_config(2, results).init_generator == f"{results}/1_pixels/seed_2/generator.keras"
+    assert pixels.train_config(2, results).init_generator == ""
+    alone = runner.load_experiments(str(folder), only="2_gan")
+    with pytest.raises(ConfigError, match=r"starts from the generator of 1_pixels \(seed 0\).*--only=1_pixels,2_gan"):
+        runner.run(alone, results)
+    (folder / "0_gan.json").write_text(json.dumps({**spec, "model": "srgan", "init_from": "1_pixels"}))
+    with pytest.raises(ConfigError, match="init_from names '1_pixels', which is not a configuration that comes before"):
+        runner.load_experiments(str(folder))

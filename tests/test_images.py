@@ -280,3 +280,46 @@ def test_generate_sends_an_image_generator_to_translate(trained, capsys):
     folder, _ = trained
     assert generate.main(["generate", f"--generator={folder / 'cyclegan' / 'generator_a2b.keras'}"]) == 2
     assert "python -m keras_gan.translate" in capsys.readouterr().err
+
+
+def test_srgan_starts_from_a_trained_srresnet(trained, idx_dir, tmp_path, use_classifier):
+    """--init_generator: G's first weights are those of the SRResNet run's generator.keras (the file or its
+    folder); its discriminator is new. A resumed run takes G from its checkpoint and needs the file no more."""
+    import keras
+
+    folder, _ = trained
+    saved = keras.models.load_model(folder / "srresnet" / "generator.keras").get_weights()
+    arrays = data.load_arrays("mnist", idx_dir)
+    for source in (folder / "srresnet" / "generator.keras", folder / "srresnet"):
+        c = config("srgan", idx_dir, tmp_path / "r", init_generator=str(source))
+        g = tasks.make(c, arrays).build(3).generator
+        assert all(np.array_equal(a, b) for a, b in zip(g.get_weights(), saved)) and len(saved) == len(g.weights)
+    fresh = tasks.make(config("srgan", idx_dir, tmp_path / "r"), arrays).build(3).generator
+    assert not all(np.array_equal(a, b) for a, b in zip(fresh.get_weights(), saved))
+
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "generator.keras").write_bytes((folder / "srresnet" / "generator.keras").read_bytes())
+    with pytest.raises(KeyboardInterrupt):
+        loop.fit(config("srgan", idx_dir, tmp_path / "b", init_generator=str(copy)), log=quiet,
+                 callbacks=[StopInEpoch2()])
+    (copy / "generator.keras").unlink()
+    loop.fit(config("srgan", idx_dir, tmp_path / "b", init_generator=str(copy)), resume=True, log=quiet)
+    assert checkpoint.load_meta(str(tmp_path / "b"))["epoch"] == 2
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(filters=8), r"its network \(\d+ weights, [\d,]+ parameters\) does not match this run's generator"),
+    (dict(init_generator="nowhere/generator.keras"), "file not found; pass the generator.keras of a finished run"),
+])
+def test_a_generator_that_cannot_start_srgan_is_explained(trained, idx_dir, tmp_path, use_classifier, kw, message):
+    folder, _ = trained
+    c = config("srgan", idx_dir, tmp_path / "r", **{"init_generator": str(folder / "srresnet"), **kw})
+    with pytest.raises(ConfigError, match=message):
+        loop.fit(c, log=quiet)
+    assert not (tmp_path / "r" / "checkpoint.npz").exists()
+
+
+def test_only_srgan_takes_a_starting_generator(tmp_path):
+    with pytest.raises(ConfigError, match="--init_generator starts SRGAN's generator from a trained SRResNet"):
+        TrainConfig(model="srresnet", dataset="mnist", init_generator=str(tmp_path))
