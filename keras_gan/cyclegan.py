@@ -19,7 +19,8 @@ The networks are the paper's, scaled to 28x28 and 32x32 images: a ResNet generat
 two stride-2 convolutions down, residual blocks, two transposed convolutions up, 7x7 conv to tanh)
 with instance normalisation, and a PatchGAN discriminator of 4x4 convolutions. They use Keras's
 built-in layers only (zero "same" padding where the paper reflects), so that a saved generator
-loads with Keras alone.
+loads with Keras alone. Under tf.distribute each `train_on_batch` gives every replica its shard of
+both domains' batches and targets (keras_gan/distribute.py); instance normalisation is per image.
 """
 
 import json

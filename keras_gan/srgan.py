@@ -14,7 +14,10 @@ Built as the rest of the family: D compiled on its own, trained with `train_on_b
     combined(lr) = [features(G(lr)), D(G(lr))]     losses mse, logits cross-entropy; weights 1, 1e-3
 
 trained with `train_on_batch(lr, [features(hr), 1])`. The feature network is frozen throughout.
-SRResNet is the combined model's generator alone, compiled with the pixel-wise mean squared error.
+SRResNet is the combined model's generator alone, compiled with the pixel-wise mean squared error;
+the paper trains it first and starts SRGAN's generator from it (`--init_generator`, keras_gan/tasks.py).
+Under tf.distribute every `train_on_batch` gives each replica its shard of the batch
+(keras_gan/distribute.py) and BatchNorm is synchronized across them.
 
 The generator upsamples by sub-pixel convolution (Shi et al. 2016): a convolution to r*r times the
 channels, then `pixel_shuffle`, which rearranges them into an r-times larger image. It is built of

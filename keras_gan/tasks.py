@@ -190,6 +190,7 @@ class SuperResolutionTask(Task):
             critic = srgan.discriminator(self.image_shape, filters=c.filters) if adversarial else None
         if c.init_generator and not self.resume:  # a resumed run has G in its checkpoint
             saving.load_weights_from(generator, c.init_generator, "--init_generator")
+            self.log(f"the generator starts from {c.init_generator}")
         content = self.content_network() if adversarial else None
         return srgan.SRGAN(generator, critic, content, adversarial=adversarial, real_target=c.label_smoothing,
                            optimizers=[make_optimizer(c, self.preset) for _ in range(2)])

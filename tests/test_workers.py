@@ -44,8 +44,9 @@ WORKER = """
         def on_train_end(self, run):
             state = run.gan.get_state()
             digest = hashlib.sha256(b"".join(state[k].tobytes() for k in sorted(state))).hexdigest()
-            print("RESULT", json.dumps({"chief": run.chief, "d": run.history["d_loss"], "g": run.history["g_loss"],
-                                        "digest": digest}), flush=True)
+            losses = {name: run.history[name] for name in run.gan.loss_names}
+            print("RESULT", json.dumps({"chief": run.chief, "d": losses.get("d_loss"), "g": losses["g_loss"],
+                                        "losses": losses, "digest": digest}), flush=True)
 
     try:
         loop.fit(TrainConfig(**spec), callbacks=[Record()])
@@ -120,6 +121,21 @@ def test_two_workers_train_as_one_device_and_only_the_chief_writes(idx_dir, tmp_
     for name in (rundir.CHECKPOINT, rundir.CONFIG, rundir.LOSSES, rundir.GENERATOR, rundir.DISCRIMINATOR):
         assert (tmp_path / "w0" / name).is_file(), name
     assert checkpoint.load_meta(str(tmp_path / "w0"))["epoch"] == 2
+
+
+def test_cyclegan_on_two_workers_trains_as_on_one_device(idx_dir, tmp_path):
+    """The image-to-image members under multi_worker: CycleGAN's combined model (two inputs, six outputs)
+    and its discriminators train on both workers' shards; every loss term is one device's."""
+    small = dict(model="cyclegan", filters=4, blocks=1, batch_size=8, epochs=1, sample_rows=2)
+    history = loop.fit(TrainConfig(**spec(idx_dir, tmp_path / "one", **small, strategy="default")), log=lambda *_: None)
+    chief, other = (result(d) for d in run_workers([worker(**spec(idx_dir, tmp_path / f"w{i}", **small))
+                                                    for i in range(2)]))
+    assert chief["digest"] == other["digest"] and chief["losses"] == other["losses"]
+    assert set(chief["losses"]) == {"d_a_loss", "d_b_loss", "g_loss", "adv_a2b", "adv_b2a", "cycle_a", "cycle_b",
+                                    "identity_a", "identity_b"}
+    for name, values in chief["losses"].items():
+        assert values == pytest.approx(history[name], rel=1e-4, abs=1e-5), name
+    assert (tmp_path / "w0" / "generator_a2b.keras").is_file() and not (tmp_path / "w1").exists()
 
 
 def test_a_run_resumes_after_both_workers_are_killed(idx_dir, tmp_path):
