@@ -25,7 +25,7 @@ import tensorflow as tf
 from keras import layers
 
 
-def batch_norm(momentum: float = 0.99):
+def batch_norm_layer(momentum: float = 0.99):
     """BatchNorm; synchronized across replicas when built under a tf.distribute strategy of several,
     so that it normalises with the global batch's statistics, as on one device."""
     return layers.BatchNormalization(momentum=momentum,
@@ -43,7 +43,7 @@ def _activation(name: str, alpha: float):
 def _dense_block(n, *, activation, alpha, batch_norm=False, bn_momentum=0.8, dropout=0.0, init="glorot_uniform"):
     block = [layers.Dense(n, kernel_initializer=init)]
     if batch_norm:  # between the layer and its activation, as seeds/004's code
-        block.append(batch_norm(bn_momentum))
+        block.append(batch_norm_layer(bn_momentum))
     block.append(_activation(activation, alpha))
     if dropout:
         block.append(layers.Dropout(dropout))
@@ -126,14 +126,14 @@ def build_dcgan_generator(noise_dim: int = 100, image_shape=(28, 28, 1), *, filt
         keras.Input(shape=(noise_dim,), name="noise"),
         layers.Dense((h // 4) * (w // 4) * filters, kernel_initializer=_conv_init()),
         layers.Reshape((h // 4, w // 4, filters)),
-        batch_norm(bn_momentum),
+        batch_norm_layer(bn_momentum),
         layers.UpSampling2D(),
         layers.Conv2D(filters, 3, padding="same", kernel_initializer=_conv_init()),
-        batch_norm(bn_momentum),
+        batch_norm_layer(bn_momentum),
         layers.LeakyReLU(negative_slope=alpha),
         layers.UpSampling2D(),
         layers.Conv2D(filters // 2, 3, padding="same", kernel_initializer=_conv_init()),
-        batch_norm(bn_momentum),
+        batch_norm_layer(bn_momentum),
         layers.LeakyReLU(negative_slope=alpha),
         layers.Conv2D(c, 3, padding="same", activation="tanh", kernel_initializer=_conv_init()),
     ], name=name)
@@ -151,7 +151,7 @@ def build_dcgan_discriminator(image_shape=(28, 28, 1), *, filters=(16, 32, 64, 1
         model.add(layers.LeakyReLU(negative_slope=alpha))
         model.add(layers.SpatialDropout2D(dropout))
         if i > 0:
-            model.add(batch_norm(bn_momentum))
+            model.add(batch_norm_layer(bn_momentum))
     model.add(layers.Flatten())
     model.add(layers.Dense(1, activation=output_activation, dtype="float32"))  # scores in float32, always
     return model

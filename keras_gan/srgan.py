@@ -60,10 +60,10 @@ def srresnet_generator(lr_shape=(7, 7, 1), *, scale: int = 4, filters: int = 64,
     inputs = keras.Input(shape=lr_shape, name="low_resolution")
     x = skip = _prelu()(layers.Conv2D(filters, 9, padding="same")(inputs))
     for _ in range(blocks):
-        y = _prelu()(networks.batch_norm()(layers.Conv2D(filters, 3, padding="same")(x)))
-        y = networks.batch_norm()(layers.Conv2D(filters, 3, padding="same")(y))
+        y = _prelu()(networks.batch_norm_layer()(layers.Conv2D(filters, 3, padding="same")(x)))
+        y = networks.batch_norm_layer()(layers.Conv2D(filters, 3, padding="same")(y))
         x = layers.Add()([x, y])
-    x = layers.Add()([skip, networks.batch_norm()(layers.Conv2D(filters, 3, padding="same")(x))])
+    x = layers.Add()([skip, networks.batch_norm_layer()(layers.Conv2D(filters, 3, padding="same")(x))])
     for _ in range(steps):
         x = _prelu()(pixel_shuffle(layers.Conv2D(4 * filters, 3, padding="same")(x), 2))
     outputs = layers.Conv2D(lr_shape[-1], 9, padding="same", activation="tanh", dtype="float32")(x)
@@ -77,7 +77,7 @@ def discriminator(hr_shape=(28, 28, 1), *, filters: int = 64, dense: int = 1024,
     x = layers.LeakyReLU(0.2)(layers.Conv2D(filters, 3, padding="same")(inputs))
     for i, (mult, stride) in enumerate([(1, 2), (2, 1), (2, 2), (4, 1), (4, 2), (8, 1), (8, 2)]):
         x = layers.Conv2D(filters * mult, 3, strides=stride, padding="same")(x)
-        x = layers.LeakyReLU(0.2)(networks.batch_norm()(x))
+        x = layers.LeakyReLU(0.2)(networks.batch_norm_layer()(x))
     x = layers.LeakyReLU(0.2)(layers.Dense(dense)(layers.Flatten()(x)))
     outputs = layers.Dense(1, dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
