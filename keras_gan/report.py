@@ -119,6 +119,8 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
         first = done[0]
         config = rundir.read_config(first)
         args = " ".join(f"--{k}={v}" for k, v in sorted(e.args.items()))
+        if e.init_from:  # the earlier experiment's run of the same seed
+            args += f" --init_generator={e.init_generator('S', 'RESULTS')}"
         lines += [f"## {e.name}", "", e.description, "", "```sh",
                   f"python -m keras_gan.train --model={e.model} --dataset={e.dataset} --epochs={e.epochs} "
                   f"--seed=S {args}".rstrip(), "```", "",
