@@ -44,6 +44,7 @@ class DatasetSpec:
     tfds_name: str = ""
     how_to_get: str = ""
     build: Callable[[], dict] | None = None  # made from files a package ships (or a DataError saying why not)
+    build_label: str = ""  # what `build` reads, for the messages that name a dataset's source
 
 
 DIGITS = tuple(str(i) for i in range(10))
@@ -70,6 +71,7 @@ DATASETS = {
     ),
     "photos": DatasetSpec(
         "photos", (photos.PATCH, photos.PATCH, 3), len(photos.PHOTOS), photos.NAMES, build=photos.build,
+        build_label=photos.SOURCE,
         how_to_get="scikit-image's photographs: pip install scikit-image (its wheel ships them; keras_gan/photos.py)",
     ),
 }
@@ -221,7 +223,7 @@ def sources(spec: DatasetSpec, data_dir: str | None = None, *, tfds_dir: str | N
     if spec.tfds_name:
         found.append(_tfds_source(spec, tfds_dir, download))
     if spec.build:
-        found.append(Source(spec.how_to_get.split(":")[0], spec.build))
+        found.append(Source(spec.build_label, spec.build))
     return found
 
 

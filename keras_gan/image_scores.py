@@ -29,9 +29,7 @@ GENERATORS = {"cyclegan": rundir.GENERATOR_A2B, "srgan": rundir.GENERATOR, "srre
 UNPAIRED = "fid,kid"
 ROWS = 8  # test images in the comparison figures
 BASELINES = {"cyclegan": {"identity": "the edge map itself", "blurred_edges": "the edge map, blurred (sigma 1)",
-                          "mean_image": "the mean image of domain B"},
-             "srgan": {"bicubic": "bicubic upsampling"}}
-BASELINES["srresnet"] = BASELINES["srgan"]
+                          "mean_image": "the mean image of domain B"}}  # super-resolution's: bicubic
 # The report's columns: (key, label, format). Sharpness is best at 1, the others as their arrows say.
 COLUMNS = (("l1", "L1 ↓", "{:.3f}"), ("psnr", "PSNR (dB) ↑", "{:.2f}"), ("ssim", "SSIM ↑", "{:.3f}"),
            ("sharpness", "sharpness", "{:.2f}"), ("fid", "FID ↓", "{:.1f}"), ("kid", "KID ↓", "{:.2f}"))

@@ -20,6 +20,7 @@ from keras_gan.errors import DataError, reason
 PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "ihc.png")
 NAMES = tuple(p.split(".")[0] for p in PHOTOS)
 PATCH, TRAIN_STRIDE, TEST_STRIDE, LARGEST = 32, 8, 32, 512
+SOURCE = "scikit-image's photographs"
 
 
 def folder() -> str | None:

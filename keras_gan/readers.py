@@ -7,11 +7,10 @@ DataError that names the file and what is wrong with it.
 """
 
 import gzip
+import math
 import os
 import pickle
 import zlib
-
-import math
 
 import numpy as np
 

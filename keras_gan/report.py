@@ -118,12 +118,7 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
             samples = f"{scores[0].get('generated_samples')} generated and {scores[0].get('real_samples')} real"
         first = done[0]
         config = rundir.read_config(first)
-        args = " ".join(f"--{k}={v}" for k, v in sorted(e.args.items()))
-        if e.init_from:  # the earlier experiment's run of the same seed
-            args += f" --init_generator={e.init_generator('S', 'RESULTS')}"
-        lines += [f"## {e.name}", "", e.description, "", "```sh",
-                  f"python -m keras_gan.train --model={e.model} --dataset={e.dataset} --epochs={e.epochs} "
-                  f"--seed=S {args}".rstrip(), "```", "",
+        lines += [f"## {e.name}", "", e.description, "", "```sh", e.command(), "```", "",
                   f"Seeds {', '.join(str(s) for s in seeds)}; {_mean_sd(minutes, '{:.1f}')} minutes "
                   f"of training per seed, {_mean_sd(ips, '{:.0f}')} real images per second (median epoch).", ""]
         last = epochs[0][-1]

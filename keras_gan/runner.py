@@ -97,6 +97,13 @@ class Experiment:
     def init_generator(self, seed: int, results: str) -> str:
         return os.path.join(run_dir(results, self.init_from, seed), "generator.keras") if self.init_from else ""
 
+    def command(self) -> str:
+        """The train command of the configuration's runs, for seed S of results folder RESULTS."""
+        args = " ".join(f"--{k}={v}" for k, v in sorted(self.args.items()))
+        start = f" --init_generator={self.init_generator('S', 'RESULTS')}" if self.init_from else ""
+        return (f"python -m keras_gan.train --model={self.model} --dataset={self.dataset} --epochs={self.epochs} "
+                f"--seed=S {args}".rstrip() + start)
+
     def train_config(self, seed: int, results: str):
         try:
             start = {"init_generator": self.init_generator(seed, results)} if self.init_from else {}
@@ -134,8 +141,8 @@ def load_experiments(folder: str, only: str = "", full: bool = False, seeds: str
     if not paths:
         raise ConfigError(f"no experiment configurations (*.json) in {folder}")
     experiments = [Experiment.from_file(p, full) for p in paths]
-    for e in experiments:
-        if e.init_from and e.init_from not in [d.name for d in experiments[:experiments.index(e)]]:
+    for i, e in enumerate(experiments):
+        if e.init_from and e.init_from not in [d.name for d in experiments[:i]]:
             raise ConfigError(f"experiment {e.source}: init_from names {e.init_from!r}, which is not a configuration "
                               f"that comes before it in {folder}; name an earlier one (they run in number order).")
     if only:

@@ -260,6 +260,9 @@ def test_an_experiment_starts_from_an_earlier_ones_generator(tmp_path):
     pixels, gan = runner.load_experiments(str(folder))
     assert gan.train_config(2, results).init_generator == f"{results}/1_pixels/seed_2/generator.keras"
     assert pixels.train_config(2, results).init_generator == ""
+    assert gan.command() == ("python -m keras_gan.train --model=srgan --dataset=mnist --epochs=1 --seed=S --blocks=1 "
+                             "--filters=4 --init_generator=RESULTS/1_pixels/seed_S/generator.keras")
+    assert "--init_generator" not in pixels.command()
     alone = runner.load_experiments(str(folder), only="2_gan")
     with pytest.raises(ConfigError, match=r"starts from the generator of 1_pixels \(seed 0\).*--only=1_pixels,2_gan"):
         runner.run(alone, results)
