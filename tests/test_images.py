@@ -305,8 +305,10 @@ def test_srgan_starts_from_a_trained_srresnet(trained, idx_dir, tmp_path, use_cl
     arrays = data.load_arrays("mnist", idx_dir)
     for source in (folder / "srresnet" / "generator.keras", folder / "srresnet"):
         c = config("srgan", idx_dir, tmp_path / "r", init_generator=str(source))
-        g = tasks.make(c, arrays).build(3).generator
+        lines = []
+        g = tasks.make(c, arrays, log=lines.append).build(3).generator
         assert all(np.array_equal(a, b) for a, b in zip(g.get_weights(), saved)) and len(saved) == len(g.weights)
+        assert f"the generator starts from {source}" in lines
     fresh = tasks.make(config("srgan", idx_dir, tmp_path / "r"), arrays).build(3).generator
     assert not all(np.array_equal(a, b) for a, b in zip(fresh.get_weights(), saved))
 
@@ -317,7 +319,9 @@ def test_srgan_starts_from_a_trained_srresnet(trained, idx_dir, tmp_path, use_cl
         loop.fit(config("srgan", idx_dir, tmp_path / "b", init_generator=str(copy)), log=quiet,
                  callbacks=[StopInEpoch2()])
     (copy / "generator.keras").unlink()
-    loop.fit(config("srgan", idx_dir, tmp_path / "b", init_generator=str(copy)), resume=True, log=quiet)
+    lines = []
+    loop.fit(config("srgan", idx_dir, tmp_path / "b", init_generator=str(copy)), resume=True, log=lines.append)
+    assert not any("the generator starts from" in str(line) for line in lines)  # it continues from its checkpoint
     assert checkpoint.load_meta(str(tmp_path / "b"))["epoch"] == 2
 
 
