@@ -120,7 +120,7 @@ PRESETS = {p.name: p for p in [
            defaults={**DECK, "label_smoothing": 1.0, "batch_size": 32, "epochs": 20, "filters": 32, "blocks": 6,
                      "sample_every": 1, "sample_rows": 6, "sample_cols": 6}),
     Preset("srgan", "Ledig et al. 2017: x4 super-resolution, SRResNet G (16 blocks), perceptual loss = content + "
-           "1e-3 adversarial, Adam(1e-4, 0.9), a tenth of it over the second half", task="srgan", convolutional=True,
+           "1e-3 adversarial, Adam(1e-4, 0.9)", task="srgan", convolutional=True,
            defaults={**DECK, "learning_rate": 1e-4, "beta_1": 0.9, "label_smoothing": 1.0, "batch_size": 16,
                      "epochs": 10, "filters": 64, "blocks": 16, "sample_every": 1, "sample_rows": 8, "sample_cols": 4}),
     Preset("srresnet", "Ledig et al. 2017: x4 super-resolution, SRResNet G alone on the pixel-wise MSE",

@@ -16,8 +16,6 @@ Built as the rest of the family: D compiled on its own, trained with `train_on_b
 trained with `train_on_batch(lr, [features(hr), 1])`. The feature network is frozen throughout.
 SRResNet is the combined model's generator alone, compiled with the pixel-wise mean squared error;
 the paper trains it first and starts SRGAN's generator from it (`--init_generator`, keras_gan/tasks.py).
-Both optimizers keep the learning rate for the first half of the run's updates and a tenth of it for
-the second (`step_schedule`, the paper's 1e-4 then 1e-5).
 Under tf.distribute every `train_on_batch` gives each replica its shard of the batch
 (keras_gan/distribute.py) and BatchNorm is synchronized across them.
 
@@ -35,14 +33,6 @@ from keras_gan.optimizers import FusedAdam
 from keras_gan.state import Stateful
 
 ADVERSARIAL_WEIGHT = 1e-3
-
-
-def step_schedule(rate: float, total_steps: int) -> keras.optimizers.schedules.LearningRateSchedule:
-    """The paper's schedule (SRGAN: 10^5 updates at 1e-4, then 10^5 at 1e-5): `rate` for the first
-    half of the run's updates, a tenth of it for the second. SRResNet takes it too: the smaller rate
-    at the end removes the noise that the larger one leaves in the output (a flat patch's colour)."""
-    # PiecewiseConstantDecay keeps the first value up to and including the boundary's update count
-    return keras.optimizers.schedules.PiecewiseConstantDecay([max(total_steps // 2 - 1, 0)], [rate, rate / 10])
 
 
 def pixel_shuffle(x, r: int):

@@ -192,9 +192,8 @@ class SuperResolutionTask(Task):
             saving.load_weights_from(generator, c.init_generator, "--init_generator")
             self.log(f"the generator starts from {c.init_generator}")
         content = self.content_network() if adversarial else None
-        schedule = srgan.step_schedule(c.learning_rate, c.epochs * steps_per_epoch)
         return srgan.SRGAN(generator, critic, content, adversarial=adversarial, real_target=c.label_smoothing,
-                           optimizers=[make_optimizer(c, self.preset, schedule) for _ in range(2)])
+                           optimizers=[make_optimizer(c, self.preset) for _ in range(2)])
 
     def content_network(self):
         """SRGAN's feature network: VGG19's (--vgg_weights) or the dataset classifier's. A resumed run builds

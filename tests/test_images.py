@@ -164,19 +164,6 @@ def test_the_cyclegan_learning_rate_decays_over_the_second_half(idx_dir, tmp_pat
     assert rates == pytest.approx([2e-4] * 5 + [1.5e-4, 1e-4, 0.5e-4, 0.0])
 
 
-@pytest.mark.parametrize("model", ["srgan", "srresnet"])
-def test_the_super_resolution_rate_drops_tenfold_halfway(model, idx_dir, tmp_path, use_classifier):
-    c = config(model, idx_dir, tmp_path / "r", epochs=3, steps_per_epoch=2, learning_rate=1e-3)
-    srgan = tasks.make(c, data.load_arrays("mnist", idx_dir)).build(2)
-    optimizers = [srgan.combined.optimizer] + ([srgan.discriminator.optimizer] if model == "srgan" else [])
-    for optimizer in optimizers:
-        rates = []
-        for step in range(7):
-            optimizer.iterations.assign(step)
-            rates.append(float(optimizer.learning_rate))
-        assert rates == pytest.approx([1e-3] * 3 + [1e-4] * 4)  # 6 updates: 3 at the rate, then a tenth
-
-
 def test_a_nan_loss_stops_the_run_before_writing(idx_dir, tmp_path, monkeypatch):
     from keras_gan import cyclegan
 
