@@ -48,7 +48,8 @@ def test_cyclegan_parameter_counts():
     d = cyclegan.patch_discriminator(filters=16, layers_down=2)
     assert d.count_params() == (16 * 16 + 16) + (16 * 16 * 32 + 32) + (16 * 32 * 64 + 64) + (16 * 64 + 1)
     assert tuple(d.outputs[0].shape[1:]) == (7, 7, 1)
-    assert tuple(cyclegan.patch_discriminator().outputs[0].shape[1:]) == (14, 14, 1)
+    assert tuple(cyclegan.patch_discriminator().outputs[0].shape[1:]) == (7, 7, 1)
+    assert tuple(cyclegan.patch_discriminator(layers_down=1).outputs[0].shape[1:]) == (14, 14, 1)
     assert tuple(cyclegan.resnet_generator((32, 32, 3)).outputs[0].shape[1:]) == (32, 32, 3)
     with pytest.raises(ValueError, match="must divide by 4"):
         cyclegan.resnet_generator((30, 30, 1))
