@@ -58,3 +58,8 @@ def remove_temporaries(folder: str) -> None:
     for name in os.listdir(folder):
         if name.startswith(TEMPORARY_PREFIX):
             os.remove(os.path.join(folder, name))
+
+
+def up_to_date(target: str, *sources: str) -> bool:
+    """Whether `target` exists and was written no earlier than every one of `sources` (files made from them)."""
+    return os.path.exists(target) and all(os.path.getmtime(target) >= os.path.getmtime(s) for s in sources)

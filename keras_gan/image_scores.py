@@ -21,6 +21,7 @@ import numpy as np
 
 from keras_gan import data, domains, imaging, plots, presets, rundir, scoring
 from keras_gan.config import TrainConfig
+from keras_gan.files import up_to_date
 from keras_gan.metrics import features as feature_networks
 from keras_gan.metrics.paired import l1, paired_scores
 
@@ -154,7 +155,7 @@ def compare_runs(runs: list[tuple[str, str]], results: str) -> list[str]:
     made = []
     for dataset, group in by_dataset.items():
         path = super_resolution_figure(results, dataset)
-        newest = max(os.path.getmtime(os.path.join(d, rundir.GENERATOR)) for _, d in group)
-        if (os.path.exists(path) and os.path.getmtime(path) >= newest) or compare_super_resolution(group, path):
+        if up_to_date(path, *(os.path.join(d, rundir.GENERATOR) for _, d in group)) or \
+                compare_super_resolution(group, path):
             made.append(path)
     return made

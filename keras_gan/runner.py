@@ -22,7 +22,7 @@ import numpy as np
 from keras_gan import checkpoint, data, image_scores, loop, plots, rundir, scoring, sessions
 from keras_gan.config import TrainConfig
 from keras_gan.errors import ConfigError, RunFileError, reason
-from keras_gan.files import write_text
+from keras_gan.files import up_to_date, write_text
 from keras_gan.metrics import features as feature_networks
 from keras_gan.metrics import registry
 from keras_gan.sampling import Generator
@@ -182,10 +182,6 @@ def time_left(experiments, results: str) -> float:
     return total
 
 
-def _up_to_date(target: str, source: str) -> bool:
-    return os.path.exists(target) and os.path.getmtime(target) >= os.path.getmtime(source)
-
-
 def evaluate_run(e: Experiment, directory: str, log=print) -> dict:
     """The run's scores (metrics.json), computed again only when its generator changed: the registry's
     default metrics of a noise generator's samples (keras_gan/scoring.py), or an image-to-image
@@ -193,7 +189,7 @@ def evaluate_run(e: Experiment, directory: str, log=print) -> dict:
     config = rundir.read_config(directory)
     image_task = image_scores.task_of(config) != "noise"
     out, generator_path = os.path.join(directory, rundir.METRICS), image_scores.generator_file(directory, config)
-    if _up_to_date(out, generator_path):
+    if up_to_date(out, generator_path):
         try:
             scores = rundir.read_json(out, "")
             missing = (["test-split scores"] if image_task and "methods" not in scores else
@@ -226,13 +222,13 @@ def figures(e: Experiment, directory: str) -> list[str]:
     made = []
     frames = sorted(glob.glob(os.path.join(directory, "samples", "epoch_*.png")))
     gif = os.path.join(directory, "samples.gif")
-    if frames and not _up_to_date(gif, frames[-1]):
+    if frames and not up_to_date(gif, frames[-1]):
         plots.animation(frames, gif)
     made.append(gif)
     if "interpolation" in e.figures:
         path = os.path.join(directory, "interpolation.png")
         generator_path = os.path.join(directory, rundir.GENERATOR)
-        if not _up_to_date(path, generator_path):
+        if not up_to_date(path, generator_path):
             generator = Generator.load(generator_path)
             rows, steps = 6, 10
             ends = generator.noise_for(2 * rows, [generator.config.seed, 0x1E7]).reshape(rows, 2, -1)

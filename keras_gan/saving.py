@@ -12,7 +12,7 @@ import zipfile
 
 import keras
 
-from keras_gan import networks
+from keras_gan import networks, rundir
 from keras_gan import optimizers  # noqa: F401  (registers FusedAdam, which files of earlier versions name)
 from keras_gan.errors import ConfigError, ModelFileError, reason
 from keras_gan.files import atomic_path
@@ -70,7 +70,7 @@ def load_weights_from(model, path: str, flag: str) -> None:
     """Sets `model`'s weights to those of the network in the `.keras` file `path` (or `path`/generator.keras
     for a run folder), which must have the same architecture; `flag` names the setting in errors."""
     if os.path.isdir(path):
-        path = os.path.join(path, "generator.keras")
+        path = os.path.join(path, rundir.GENERATOR)
     if not os.path.isfile(path):
         raise ConfigError(f"{flag}={path}: file not found; pass the generator.keras of a finished run, or its folder.")
     source = load_network(path, f"pass the generator.keras of a finished run to {flag}")

@@ -164,6 +164,15 @@ def test_experiment_scores_draws_and_reports_the_image_members(image_configs, tm
     e = experiments[1]
     assert runner.evaluate_run(e, str(stale), log=lines.append) == summary["b_srresnet"][0]
 
+    # The side-by-side figure is drawn again when one of its generators is newer than it, else kept.
+    drawn = []
+    monkeypatch.setattr(image_scores, "compare_super_resolution", lambda group, path: drawn.append(path) or True)
+    written = figure.stat().st_mtime
+    os.utime(stale / "generator.keras", (written + 5, written + 5))
+    assert runner.compare_super_resolution(experiments, str(results)) == [str(figure)] and drawn == [str(figure)]
+    os.utime(figure, (written + 10, written + 10))
+    assert runner.compare_super_resolution(experiments, str(results)) == [str(figure)] and len(drawn) == 1
+
 
 def test_scores_of_an_earlier_version_are_made_again(image_configs, tmp_path):
     results = tmp_path / "results"
