@@ -24,6 +24,8 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from keras_gan.dropout import Dropout
+
 
 def batch_norm_layer(momentum: float = 0.99):
     """BatchNorm; synchronized across replicas when built under a tf.distribute strategy of several,
@@ -46,7 +48,7 @@ def _dense_block(n, *, activation, alpha, batch_norm=False, bn_momentum=0.8, dro
         block.append(batch_norm_layer(bn_momentum))
     block.append(_activation(activation, alpha))
     if dropout:
-        block.append(layers.Dropout(dropout))
+        block.append(Dropout(dropout))
     return block
 
 
@@ -86,7 +88,7 @@ def build_generator(noise_dim: int = 10, image_shape=(28, 28, 1), *, units=(256,
     y = layers.Dense(branches[1], activation="relu", name="label_branch")(inputs[1])
     x = layers.Concatenate(name="concat_branches")([z, y])
     if dropout:
-        x = layers.Dropout(dropout)(x)
+        x = Dropout(dropout)(x)
     for layer in body:
         x = layer(x)
     return keras.Model(inputs, x, name=name)
@@ -170,28 +172,32 @@ def dtype_policy(policy: str):
 
 
 def is_plain(model: keras.Model) -> bool:
-    """Whether `model` can be saved as it is: uncompiled, and in float32 throughout."""
+    """Whether `model` can be saved as it is: uncompiled, in float32 throughout, and made of Keras's
+    own layers."""
     return not getattr(model, "compiled", False) and all(
-        getattr(layer, "dtype_policy", None) is None or layer.dtype_policy.name == "float32"
-        for layer in model._flatten_layers(include_self=True))
+        (getattr(layer, "dtype_policy", None) is None or layer.dtype_policy.name == "float32")
+        and not isinstance(layer, Dropout) for layer in model._flatten_layers(include_self=True))
 
 
 def uncompiled_copy(model: keras.Model) -> keras.Model:
     """A new model of `model`'s architecture and weights without its compile state (optimizer, loss),
     which a saved file would otherwise name: Keras alone cannot load a file that names our classes.
     Every layer of the copy computes in float32: a generator trained in mixed precision is saved as
-    one that loads and samples in float32 (its variables were float32 all along)."""
-    return _rebuilt(model, _float32(model.get_config()))
+    one that loads and samples in float32 (its variables were float32 all along). Our Dropout
+    becomes Keras's, which infers the same (the identity)."""
+    return _rebuilt(model, _portable(model.get_config()))
 
 
-def _float32(config):
-    """`config` with every dtype policy replaced by float32."""
+def _portable(config):
+    """`config` with every dtype policy replaced by float32 and keras_gan's Dropout by Keras's."""
     if isinstance(config, dict):
         if config.get("class_name") == "DTypePolicy" and isinstance(config.get("config"), dict):
             return {**config, "config": {**config["config"], "name": "float32"}}
-        return {k: _float32(v) for k, v in config.items()}
+        if config.get("registered_name") == "keras_gan>Dropout":
+            config = {**config, "module": "keras.layers", "registered_name": None}
+        return {k: _portable(v) for k, v in config.items()}
     if isinstance(config, list):
-        return [_float32(v) for v in config]
+        return [_portable(v) for v in config]
     return config
 
 
@@ -204,7 +210,7 @@ def with_output_activation(model: keras.Model, activation: str | None) -> keras.
     if "activation" not in layer["config"]:
         raise ValueError(f"the last layer of {model.name} ({last}) has no activation to set")
     layer["config"]["activation"] = activation or "linear"
-    return _rebuilt(model, _float32(config))
+    return _rebuilt(model, _portable(config))
 
 
 def _rebuilt(model: keras.Model, config: dict) -> keras.Model:
