@@ -13,11 +13,9 @@ Four loops over the same data, timed in this process, interleaved in rounds (med
   combined model) with Keras's Adam;
 * keras_gan: the step `python -m keras_gan.train` runs, fed by its tf.data pipeline, fused Adam.
 
-The compute floor is the time of the matrix products one step must do (forward and backward, D on
-2n images, G's forward for the fakes, the combined model's forward and backward into G), run one
-after another in one compiled function at the step's own shapes. Their floating-point operations
-over that time give this machine's matrix-multiply rate; the floor in images per second is n over
-it. The same products allowed to overlap are printed beside it for reference.
+The compute floor (keras_gan/floor.py) is the time of the matrix products one step must do, one
+after another at the step's own shapes. Beside it, for reference: the same products allowed to
+overlap, and with the transposed operands backpropagation reads.
 
 The precision table times the keras_gan step in float32 and mixed_bfloat16 (and mixed_float16 on a
 GPU), each beside its own floor: the same products in that precision's compute type. The start-up
@@ -38,79 +36,12 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gan import data, loop, networks
+from keras_gan.floor import floor_seconds, seconds_per_step, square_rate, step_flops
 from keras_gan.config import TrainConfig
 from keras_gan.errors import DataError
 from keras_gan.gan import GAN
 from keras_gan.optimizers import FusedAdam
 from keras_gan.sampling import make_noise
-
-G_UNITS, D_UNITS = (256, 512, 1024), (1024, 512, 256)
-
-
-def dense_dims(first: int, units, last: int) -> list[tuple[int, int]]:
-    sizes = [first, *units, last]
-    return list(zip(sizes[:-1], sizes[1:]))
-
-
-def step_matmuls(batch: int, noise_dim: int = 10, image_dim: int = 784):
-    """(m, k, n) of every matrix product in one D step plus one G step, with what each is for."""
-    g, d = dense_dims(noise_dim, G_UNITS, image_dim), dense_dims(image_dim, D_UNITS, 1)
-    out = []
-    # D step: fakes from G (forward only), then D forward and backward on real + fake (2n rows).
-    out += [("D step: G forward", (batch, i, o)) for i, o in g]
-    out += [("D step: D forward", (2 * batch, i, o)) for i, o in d]
-    out += [("D step: D weight grads", (i, 2 * batch, o)) for i, o in d]
-    out += [("D step: D input grads", (2 * batch, o, i)) for i, o in d[1:]]
-    # G step: G and D forward, gradients back through D's inputs (D's weights are frozen) into G.
-    out += [("G step: G forward", (batch, i, o)) for i, o in g]
-    out += [("G step: D forward", (batch, i, o)) for i, o in d]
-    out += [("G step: D input grads", (batch, o, i)) for i, o in d]
-    out += [("G step: G weight grads", (i, batch, o)) for i, o in g]
-    out += [("G step: G input grads", (batch, o, i)) for i, o in g[1:]]
-    return out
-
-
-def step_flops(batch: int, **kw) -> int:
-    return sum(2 * m * k * n for _, (m, k, n) in step_matmuls(batch, **kw))
-
-
-def _seconds_per_step(fn, steps: int) -> float:
-    fn()
-    started = time.perf_counter()
-    for _ in range(steps):
-        fn()
-    return (time.perf_counter() - started) / steps
-
-
-def floor_seconds(batch: int, steps: int, rounds: int, *, overlap: bool = False, dtype: str = "float32") -> float:
-    """Seconds for one step's matrix products at their shapes, in one compiled function.
-
-    By default each product waits for the one before (a control dependency): the time of the
-    products one at a time, each on all cores, i.e. FLOPs over this machine's matmul rate. With
-    `overlap=True` TensorFlow may run independent products side by side, which is faster on some
-    machines; `make bench` prints both and sets its target against the first. `dtype` is the
-    products' type: bfloat16 or float16 for a mixed-precision step's floor.
-    """
-    rng = np.random.default_rng(0)
-    pairs = [(tf.constant(rng.standard_normal((m, k)), dtype), tf.constant(rng.standard_normal((k, n)), dtype))
-             for _, (m, k, n) in step_matmuls(batch)]
-
-    @tf.function
-    def all_products():
-        total = tf.constant(0.0)
-        for a, b in pairs:
-            with tf.control_dependencies([] if overlap else [total]):
-                total = total + tf.cast(tf.reduce_sum(tf.matmul(a, b)[:1, :1]), tf.float32)
-        return total
-
-    return statistics.median(_seconds_per_step(lambda: all_products().numpy(), steps) for _ in range(rounds))
-
-
-def square_rate(size: int = 2048) -> float:
-    a = tf.random.normal((size, size))
-    f = tf.function(lambda: tf.reduce_sum(tf.matmul(a, a)[:1, :1]))
-    return 2 * size ** 3 / _seconds_per_step(lambda: f().numpy(), 10)
-
 
 def literal_loop(uint8_images: np.ndarray, batch: int, *, quiet: bool = False):
     """The deck's loop (seeds/003): its data scaling, `generator.predict` per batch, Keras's Adam.
@@ -205,15 +136,19 @@ def benchmark(steps: int, rounds: int, batch: int, device: str, log=print) -> di
         times = {name: [] for name in loops}
         for _ in range(rounds):
             for name, fn in loops.items():
-                times[name].append(_seconds_per_step(fn, steps))
+                times[name].append(seconds_per_step(fn, steps))
         floor = floor_seconds(batch, steps, rounds)
-        overlapped = floor_seconds(batch, steps, rounds, overlap=True)
+        others = {"floor, overlapped": (floor_seconds(batch, steps, rounds, overlap=True),
+                                        "independent products allowed to run side by side"),
+                  "floor, transposed": (floor_seconds(batch, steps, rounds, transposed=True),
+                                        "gradient products with one operand transposed, as backpropagation reads them")}
     per_step = {name: statistics.median(t) for name, t in times.items()}
     flops = step_flops(batch)
     result = {"device": device, "batch": batch, "flops_per_image": flops / batch,
               "floor_seconds": floor, "matmul_gflops_at_step_shapes": flops / floor / 1e9,
               "images_per_second": {n: batch / t for n, t in per_step.items()},
-              "floor_images_per_second": batch / floor, "overlapped_floor_seconds": overlapped}
+              "floor_images_per_second": batch / floor,
+              **{name.replace("floor, ", "") + "_floor_seconds": t for name, (t, _) in others.items()}}
     ips = result["images_per_second"]
     log(f"  work per image: {flops / batch / 1e6:.1f} MFLOP in matrix products "
         f"(D step + G step); matmul rate at these shapes: {result['matmul_gflops_at_step_shapes']:.0f} GFLOP/s")
@@ -223,9 +158,9 @@ def benchmark(steps: int, rounds: int, batch: int, device: str, log=print) -> di
             f"{ips[name] / result['floor_images_per_second']:>10.0%}")
     log(f"  {'floor':<18}{result['floor_images_per_second']:>9.0f}{floor * 1e3:>9.1f}"
         f"{result['floor_images_per_second'] / ips['literal']:>10.2f}x{1:>10.0%}")
-    log(f"  {'floor, overlapped':<18}{batch / overlapped:>9.0f}{overlapped * 1e3:>9.1f}"
-        f"{batch / overlapped / ips['literal']:>10.2f}x{floor / overlapped:>10.0%}"
-        "   (independent products allowed to run side by side)")
+    for name, (seconds, note) in others.items():
+        log(f"  {name:<18}{batch / seconds:>9.0f}{seconds * 1e3:>9.1f}{batch / seconds / ips['literal']:>10.2f}x"
+            f"{floor / seconds:>10.0%}   ({note})")
     share = ips["keras_gan"] / result["floor_images_per_second"]
     log(f"  keras_gan against the literal loop: {ips['keras_gan'] / ips['literal']:.2f}x "
         f"({ips['keras_gan'] / ips['literal, quiet']:.2f}x its quiet form); target >= 70% of the float32 floor: "
@@ -255,7 +190,7 @@ def precisions(steps: int, rounds: int, batch: int, device: str, log=print) -> d
         times = {p: [] for p in names}
         for _ in range(rounds):
             for p, fn in loops.items():
-                times[p].append(_seconds_per_step(fn, steps))
+                times[p].append(seconds_per_step(fn, steps))
         floors = {p: floor_seconds(batch, steps, rounds, dtype=compute[p]) for p in names}
     ips = {p: batch / statistics.median(t) for p, t in times.items()}
     log(f"  precision, {device}: {'precision':<16}{'img/s':>9}{'x float32':>11}{'floor img/s':>13}{'of floor':>10}")
