@@ -4,7 +4,8 @@ The vanilla pair is the Keras slide deck's (seeds/003) layer for layer: a Sequen
 Dense/LeakyReLU(0.2) generator 256-512-1024 with a tanh output, and a Sequential discriminator
 1024-512-256 with Dropout(0.3) and RandomNormal(stddev=0.02) on its first kernel. For 28x28x1
 images and 10-dimensional noise they have 1,463,312 and 1,460,225 parameters. Images travel flat
-(784 values for MNIST), as in the deck.
+(784 values for MNIST), as in the deck. Dropout is keras_gan/dropout.py's: Keras's with masks of
+16 bits, which saved files turn back into Keras's own.
 
 The deck's discriminator ends in `Dense(1, activation='sigmoid')`. Here D's last layer is linear by
 default (`output_activation=None`): the cross-entropy losses take its logits (keras_gan/losses.py
