@@ -36,9 +36,9 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gan import data, loop, networks
-from keras_gan.floor import floor_seconds, seconds_per_step, square_rate, step_flops
 from keras_gan.config import TrainConfig
 from keras_gan.errors import DataError
+from keras_gan.floor import floor_seconds, seconds_per_step, square_rate, step_flops
 from keras_gan.gan import GAN
 from keras_gan.optimizers import FusedAdam
 from keras_gan.sampling import make_noise
