@@ -194,7 +194,7 @@ def _portable(config):
     if isinstance(config, dict):
         if config.get("class_name") == "DTypePolicy" and isinstance(config.get("config"), dict):
             return {**config, "config": {**config["config"], "name": "float32"}}
-        if config.get("registered_name") == "keras_gan>Dropout":
+        if config.get("registered_name") == keras.saving.get_registered_name(Dropout):
             config = {**config, "module": "keras.layers", "registered_name": None}
         return {k: _portable(v) for k, v in config.items()}
     if isinstance(config, list):
