@@ -147,8 +147,8 @@ def benchmark(steps: int, rounds: int, batch: int, device: str, log=print) -> di
     result = {"device": device, "batch": batch, "flops_per_image": flops / batch,
               "floor_seconds": floor, "matmul_gflops_at_step_shapes": flops / floor / 1e9,
               "images_per_second": {n: batch / t for n, t in per_step.items()},
-              "floor_images_per_second": batch / floor,
-              **{name.replace("floor, ", "") + "_floor_seconds": t for name, (t, _) in others.items()}}
+              "floor_images_per_second": batch / floor, "overlapped_floor_seconds": others["floor, overlapped"][0],
+              "transposed_floor_seconds": others["floor, transposed"][0]}
     ips = result["images_per_second"]
     log(f"  work per image: {flops / batch / 1e6:.1f} MFLOP in matrix products "
         f"(D step + G step); matmul rate at these shapes: {result['matmul_gflops_at_step_shapes']:.0f} GFLOP/s")

@@ -35,6 +35,7 @@ class Dropout(keras.layers.Dropout):
         if (not training or not 0 < self.rate < 1 or self.noise_shape is not None or last is None
                 or keras.backend.backend() != "tensorflow"):
             return super().call(inputs, training=training)
+        # the layer's next seed, made int32 as Keras's TensorFlow backend makes it for its own Dropout
         seed = tf.cast(tf.math.floormod(self.seed_generator.next(), tf.int32.max - 1), tf.int32)
         shape = tf.shape(inputs)
         pairs = tf.random.stateless_uniform(tf.concat([shape[:-1], [(last + 1) // 2]], 0), seed,

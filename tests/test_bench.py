@@ -6,7 +6,9 @@ def test_bench_runs(capsys):
     assert set(result["images_per_second"]) == {"literal", "literal, quiet", "plain", "keras_gan"}
     assert all(v > 0 for v in result["images_per_second"].values())
     assert result["floor_images_per_second"] > 0
-    assert "keras_gan" in capsys.readouterr().out
+    assert result["overlapped_floor_seconds"] > 0 and result["transposed_floor_seconds"] > 0
+    out = capsys.readouterr().out
+    assert "keras_gan" in out and "floor, overlapped" in out and "floor, transposed" in out
 
 
 def test_memory_per_epoch(idx_dir):
