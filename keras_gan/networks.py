@@ -4,8 +4,9 @@ The vanilla pair is the Keras slide deck's (seeds/003) layer for layer: a Sequen
 Dense/LeakyReLU(0.2) generator 256-512-1024 with a tanh output, and a Sequential discriminator
 1024-512-256 with Dropout(0.3) and RandomNormal(stddev=0.02) on its first kernel. For 28x28x1
 images and 10-dimensional noise they have 1,463,312 and 1,460,225 parameters. Images travel flat
-(784 values for MNIST), as in the deck. Dropout is keras_gan/dropout.py's: Keras's with masks of
-16 bits, which saved files turn back into Keras's own.
+(784 values for MNIST), as in the deck. Dense is keras_gan/dense.py's: Keras's with a faster input
+gradient on a CPU; Dropout is keras_gan/dropout.py's: Keras's with masks of 16 bits. Saved files
+turn both back into Keras's own.
 
 The deck's discriminator ends in `Dense(1, activation='sigmoid')`. Here D's last layer is linear by
 default (`output_activation=None`): the cross-entropy losses take its logits (keras_gan/losses.py
@@ -25,7 +26,11 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from keras_gan.dense import Dense
 from keras_gan.dropout import Dropout
+
+# our layers, which saved copies name as Keras's own (they compute the same forward pass)
+_OURS = {keras.saving.get_registered_name(layer) for layer in (Dense, Dropout)}
 
 
 def batch_norm_layer(momentum: float = 0.99):
@@ -44,7 +49,7 @@ def _activation(name: str, alpha: float):
 
 
 def _dense_block(n, *, activation, alpha, batch_norm=False, bn_momentum=0.8, dropout=0.0, init="glorot_uniform"):
-    block = [layers.Dense(n, kernel_initializer=init)]
+    block = [Dense(n, kernel_initializer=init)]
     if batch_norm:  # between the layer and its activation, as seeds/004's code
         block.append(batch_norm_layer(bn_momentum))
     block.append(_activation(activation, alpha))
@@ -80,13 +85,13 @@ def build_generator(noise_dim: int = 10, image_shape=(28, 28, 1), *, units=(256,
     for i, n in enumerate(units):
         body += _dense_block(n, activation=activation, alpha=alpha, batch_norm=batch_norm and i > 0,
                              bn_momentum=bn_momentum, dropout=dropout)
-    body.append(layers.Dense(math.prod(image_shape), activation="tanh"))
+    body.append(Dense(math.prod(image_shape), activation="tanh"))
     if branches is None:
         return _assemble(inputs, body, name)
     if num_classes is None:
         raise ValueError("branches=(nz, ny) needs num_classes")
-    z = layers.Dense(branches[0], activation="relu", name="noise_branch")(inputs[0])
-    y = layers.Dense(branches[1], activation="relu", name="label_branch")(inputs[1])
+    z = Dense(branches[0], activation="relu", name="noise_branch")(inputs[0])
+    y = Dense(branches[1], activation="relu", name="label_branch")(inputs[1])
     x = layers.Concatenate(name="concat_branches")([z, y])
     if dropout:
         x = Dropout(dropout)(x)
@@ -109,7 +114,7 @@ def build_discriminator(image_shape=(28, 28, 1), *, units=(1024, 512, 256), alph
     for i, n in enumerate(units):
         init = keras.initializers.RandomNormal(stddev=0.02) if i == 0 and first_init == "deck" else "glorot_uniform"
         body += _dense_block(n, activation="leaky_relu", alpha=alpha, dropout=dropout, init=init)
-    body.append(layers.Dense(1, activation=output_activation, dtype="float32"))  # scores in float32, always
+    body.append(Dense(1, activation=output_activation, dtype="float32"))  # scores in float32, always
     return _assemble(inputs, body, name)
 
 
@@ -127,7 +132,7 @@ def build_dcgan_generator(noise_dim: int = 100, image_shape=(28, 28, 1), *, filt
         raise ValueError(f"the DCGAN generator needs a height and width divisible by 4. Received: {image_shape}")
     return keras.Sequential([
         keras.Input(shape=(noise_dim,), name="noise"),
-        layers.Dense((h // 4) * (w // 4) * filters, kernel_initializer=_conv_init()),
+        Dense((h // 4) * (w // 4) * filters, kernel_initializer=_conv_init()),
         layers.Reshape((h // 4, w // 4, filters)),
         batch_norm_layer(bn_momentum),
         layers.UpSampling2D(),
@@ -156,7 +161,7 @@ def build_dcgan_discriminator(image_shape=(28, 28, 1), *, filters=(16, 32, 64, 1
         if i > 0:
             model.add(batch_norm_layer(bn_momentum))
     model.add(layers.Flatten())
-    model.add(layers.Dense(1, activation=output_activation, dtype="float32"))  # scores in float32, always
+    model.add(Dense(1, activation=output_activation, dtype="float32"))  # scores in float32, always
     return model
 
 
@@ -177,24 +182,24 @@ def is_plain(model: keras.Model) -> bool:
     own layers."""
     return not getattr(model, "compiled", False) and all(
         (getattr(layer, "dtype_policy", None) is None or layer.dtype_policy.name == "float32")
-        and not isinstance(layer, Dropout) for layer in model._flatten_layers(include_self=True))
+        and not isinstance(layer, (Dense, Dropout)) for layer in model._flatten_layers(include_self=True))
 
 
 def uncompiled_copy(model: keras.Model) -> keras.Model:
     """A new model of `model`'s architecture and weights without its compile state (optimizer, loss),
     which a saved file would otherwise name: Keras alone cannot load a file that names our classes.
     Every layer of the copy computes in float32: a generator trained in mixed precision is saved as
-    one that loads and samples in float32 (its variables were float32 all along). Our Dropout
-    becomes Keras's, which infers the same (the identity)."""
+    one that loads and samples in float32 (its variables were float32 all along). Our Dense and
+    Dropout become Keras's, which infer the same (Dropout is the identity)."""
     return _rebuilt(model, _portable(model.get_config()))
 
 
 def _portable(config):
-    """`config` with every dtype policy replaced by float32 and keras_gan's Dropout by Keras's."""
+    """`config` with every dtype policy replaced by float32 and keras_gan's Dense and Dropout by Keras's."""
     if isinstance(config, dict):
         if config.get("class_name") == "DTypePolicy" and isinstance(config.get("config"), dict):
             return {**config, "config": {**config["config"], "name": "float32"}}
-        if config.get("registered_name") == keras.saving.get_registered_name(Dropout):
+        if config.get("registered_name") in _OURS:
             config = {**config, "module": "keras.layers", "registered_name": None}
         return {k: _portable(v) for k, v in config.items()}
     if isinstance(config, list):

@@ -29,6 +29,7 @@ import numpy as np
 from keras import layers
 
 from keras_gan import distribute, networks
+from keras_gan.dense import Dense
 from keras_gan.optimizers import FusedAdam
 from keras_gan.state import Stateful
 
@@ -78,8 +79,8 @@ def discriminator(hr_shape=(28, 28, 1), *, filters: int = 64, dense: int = 1024,
     for i, (mult, stride) in enumerate([(1, 2), (2, 1), (2, 2), (4, 1), (4, 2), (8, 1), (8, 2)]):
         x = layers.Conv2D(filters * mult, 3, strides=stride, padding="same")(x)
         x = layers.LeakyReLU(0.2)(networks.batch_norm_layer()(x))
-    x = layers.LeakyReLU(0.2)(layers.Dense(dense)(layers.Flatten()(x)))
-    outputs = layers.Dense(1, dtype="float32")(x)
+    x = layers.LeakyReLU(0.2)(Dense(dense)(layers.Flatten()(x)))
+    outputs = Dense(1, dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
