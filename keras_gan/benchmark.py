@@ -15,7 +15,8 @@ Four loops over the same data, timed in this process, interleaved in rounds (med
 
 The compute floor (keras_gan/floor.py) is the time of the matrix products one step must do, one
 after another at the step's own shapes. Beside it, for reference: the same products allowed to
-overlap, and with the transposed operands backpropagation reads.
+overlap, and with the transposed operands TensorFlow's own MatMul gradient reads (keras_gan's Dense
+reads the input gradient's operand as a one-batch adjoint product instead: keras_gan/dense.py).
 
 The precision table times the keras_gan step in float32 and mixed_bfloat16 (and mixed_float16 on a
 GPU), each beside its own floor: the same products in that precision's compute type. The start-up
@@ -141,7 +142,7 @@ def benchmark(steps: int, rounds: int, batch: int, device: str, log=print) -> di
         others = {"floor, overlapped": (floor_seconds(batch, steps, rounds, overlap=True),
                                         "independent products allowed to run side by side"),
                   "floor, transposed": (floor_seconds(batch, steps, rounds, transposed=True),
-                                        "gradient products with one operand transposed, as backpropagation reads them")}
+                                        "gradient products with one operand transposed, as TensorFlow's MatMul gradient reads them")}
     per_step = {name: statistics.median(t) for name, t in times.items()}
     flops = step_flops(batch)
     result = {"device": device, "batch": batch, "flops_per_image": flops / batch,

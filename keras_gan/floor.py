@@ -54,7 +54,7 @@ def seconds_per_step(fn, steps: int) -> float:
 def operands(batch: int, *, transposed: bool = False, dtype: str = "float32"):
     """Random (a, b, transpose_a, transpose_b) for each product of `step_matmuls`. With `transposed`,
     a weight gradient's first operand is x and an input gradient's second is W, each read transposed
-    (x^T dy, dy W^T), as backpropagation reads them."""
+    (x^T dy, dy W^T), as TensorFlow's MatMul gradient reads them."""
     rng = np.random.default_rng(0)
     out = []
     for what, (m, k, n) in step_matmuls(batch):
@@ -72,8 +72,8 @@ def floor_seconds(batch: int, steps: int, rounds: int, *, overlap: bool = False,
     products one at a time, each on all cores, i.e. FLOPs over this machine's matmul rate. With
     `overlap=True` TensorFlow may run independent products side by side, which is faster on some
     machines. With `transposed=True` each gradient product reads one operand transposed, as
-    backpropagation does (x^T dy for a weight gradient, dy W^T for an input gradient). `make bench`
-    prints all three and sets its target against the first. `dtype` is the products' type: bfloat16
+    TensorFlow's MatMul gradient does (x^T dy for a weight gradient, dy W^T for an input gradient).
+    `make bench` prints all three and sets its target against the first. `dtype` is the products' type: bfloat16
     or float16 for a mixed-precision step's floor.
     """
     pairs = operands(batch, transposed=transposed, dtype=dtype)
