@@ -142,7 +142,8 @@ def benchmark(steps: int, rounds: int, batch: int, device: str, log=print) -> di
         others = {"floor, overlapped": (floor_seconds(batch, steps, rounds, overlap=True),
                                         "independent products allowed to run side by side"),
                   "floor, transposed": (floor_seconds(batch, steps, rounds, transposed=True),
-                                        "gradient products with one operand transposed, as TensorFlow's MatMul gradient reads them")}
+                                        "gradient products with one operand transposed, "
+                                        "as TensorFlow's MatMul gradient reads them")}
     per_step = {name: statistics.median(t) for name, t in times.items()}
     flops = step_flops(batch)
     result = {"device": device, "batch": batch, "flops_per_image": flops / batch,
