@@ -30,7 +30,8 @@ from keras_gan.dense import Dense
 from keras_gan.dropout import Dropout
 
 # our layers, which saved copies name as Keras's own (they compute the same forward pass)
-_OURS = {keras.saving.get_registered_name(layer) for layer in (Dense, Dropout)}
+_OUR_LAYERS = (Dense, Dropout)
+_OUR_NAMES = {keras.saving.get_registered_name(layer) for layer in _OUR_LAYERS}
 
 
 def batch_norm_layer(momentum: float = 0.99):
@@ -182,7 +183,7 @@ def is_plain(model: keras.Model) -> bool:
     own layers."""
     return not getattr(model, "compiled", False) and all(
         (getattr(layer, "dtype_policy", None) is None or layer.dtype_policy.name == "float32")
-        and not isinstance(layer, (Dense, Dropout)) for layer in model._flatten_layers(include_self=True))
+        and not isinstance(layer, _OUR_LAYERS) for layer in model._flatten_layers(include_self=True))
 
 
 def uncompiled_copy(model: keras.Model) -> keras.Model:
@@ -199,7 +200,7 @@ def _portable(config):
     if isinstance(config, dict):
         if config.get("class_name") == "DTypePolicy" and isinstance(config.get("config"), dict):
             return {**config, "config": {**config["config"], "name": "float32"}}
-        if config.get("registered_name") in _OURS:
+        if config.get("registered_name") in _OUR_NAMES:
             config = {**config, "module": "keras.layers", "registered_name": None}
         return {k: _portable(v) for k, v in config.items()}
     if isinstance(config, list):
