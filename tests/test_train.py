@@ -174,7 +174,14 @@ def test_same_seed_same_losses_across_processes_and_a_quiet_start(idx_dir, tmp_p
 def _start_long_run(idx_dir, out):
     cmd = [sys.executable, "-m", "keras_gan.train", "--dataset=mnist", f"--data_dir={idx_dir}",
            f"--output_dir={out}", "--epochs=500", "--steps_per_epoch=2", "--batch_size=32", "--sample_every=100"]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The test sends SIGINT as a terminal's Ctrl-C does. A suite started as a background job (`make test &`) passes
+    # SIGINT on ignored, and Python installs no KeyboardInterrupt handler in a child that starts so; a Python handler
+    # in this process is reset to the default one in the child.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _wait_for_epoch(out, epoch, proc, timeout=240):
