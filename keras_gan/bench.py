@@ -1,6 +1,6 @@
 """`make bench`: images per second of the training step, against the slide deck's loop and the floor.
 
-    python -m keras_gan.bench [--steps=40] [--rounds=3] [--memory_epochs=4]
+    python -m keras_gan.bench [--steps=40] [--rounds=3] [--memory_epochs=24]
 
 What is measured and how is told in keras_gan/benchmark.py, the library behind this command.
 """
@@ -21,7 +21,8 @@ def define_flags() -> flags.FlagValues:
     flags.DEFINE_integer("steps", 40, "Timed steps per loop per round.", flag_values=fv)
     flags.DEFINE_integer("rounds", 3, "Rounds; loops are interleaved and the median round is kept.", flag_values=fv)
     flags.DEFINE_integer("batch_size", 128, "Real images per step.", flag_values=fv)
-    flags.DEFINE_integer("memory_epochs", 12, "Short training epochs for the memory check (0: skip).",
+    flags.DEFINE_integer("memory_epochs", 24, "Short training epochs for the memory check (0: skip); "
+                         "the second half must be flat.",
                          flag_values=fv)
     flags.DEFINE_integer("memory_steps", 40, "Steps per memory-check epoch.", flag_values=fv)
     flags.DEFINE_string("data_dir", None, "MNIST-shaped data for the memory check (default: Fashion-MNIST).",

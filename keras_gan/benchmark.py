@@ -1,7 +1,7 @@
 """The measurements of `make bench` (python -m keras_gan.bench): images per second of the training
 step against the slide deck's loop and the compute floor, in each precision, and the start-up time.
 
-    python -m keras_gan.bench [--steps=40] [--rounds=3] [--memory_epochs=4]
+    python -m keras_gan.bench [--steps=40] [--rounds=3] [--memory_epochs=24]
 
 Four loops over the same data, timed in this process, interleaved in rounds (median reported):
 
@@ -19,7 +19,9 @@ overlap, and with the transposed operands TensorFlow's own MatMul gradient reads
 reads the input gradient's operand as a one-batch adjoint product instead: keras_gan/dense.py).
 
 The precision table times the keras_gan step in float32 and mixed_bfloat16 (and mixed_float16 on a
-GPU), each beside its own floor: the same products in that precision's compute type. The start-up
+GPU), each beside its own floor: the same products in that precision's compute type. Below it, what
+every precision pays alike: the step's calls themselves (timed with 8-unit networks) and Adam's
+updates of float32 variables, and the precisions' ratio if a step were its floor plus those alone. The start-up
 time runs `python -m keras_gan.train` for one step in a new process. Then a few short epochs of the
 real training loop report resident memory after each epoch.
 """
@@ -85,12 +87,14 @@ def literal_loop(uint8_images: np.ndarray, batch: int, *, quiet: bool = False):
     return step
 
 
-def package_loop(uint8_images: np.ndarray, batch: int, fused: bool, precision: str = "float32"):
-    """The training loop's step, fed by the tf.data pipeline, with fused or Keras Adam, in `precision`."""
+def package_loop(uint8_images: np.ndarray, batch: int, fused: bool, precision: str = "float32", units=None):
+    """The training loop's step, fed by the tf.data pipeline, with fused or Keras Adam, in `precision`;
+    `units`: the hidden widths of both networks (the deck's by default)."""
     keras.utils.set_random_seed(0)
     adam = FusedAdam if fused else keras.optimizers.Adam
+    widths = {} if units is None else {"units": units}
     with networks.dtype_policy(precision):
-        generator, discriminator = networks.build_generator(), networks.build_discriminator()
+        generator, discriminator = networks.build_generator(**widths), networks.build_discriminator(**widths)
     scale = keras.optimizers.LossScaleOptimizer if precision == "mixed_float16" else (lambda o: o)
     gan = GAN(generator, discriminator, d_optimizer=scale(adam(2e-4, beta_1=0.5)),
               g_optimizer=scale(adam(2e-4, beta_1=0.5)))
@@ -117,6 +121,14 @@ def memory_per_epoch(epochs: int, steps: int, data_dir: str | None) -> list[floa
                              output_dir=os.path.join(out, "run"), sample_every=1)
         history = loop.fit(config, log=lambda *_: None)
     return [e["rss_mb"] for e in history["epochs"]]
+
+
+def memory_growth(rss: list[float]) -> float:
+    """MiB per epoch over the second half of `rss` (a least-squares line: one epoch's dip or jump moves
+    it little). Memory grows over the first epochs as TensorFlow and the allocator warm up (the
+    deck's step reached its plateau after about 15 of these epochs), so the first half is left out."""
+    tail = rss[len(rss) // 2:]
+    return float(np.polyfit(np.arange(len(tail)), tail, 1)[0]) if len(tail) > 1 else 0.0
 
 
 def _images() -> tuple[np.ndarray, str]:
@@ -180,6 +192,37 @@ def has_bfloat16_instructions() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def adam_updates(models):
+    """A compiled call that updates each model's trainable variables with fused Adam (an optimizer
+    each) and fixed random gradients; it returns the number of updates made."""
+    updates = []
+    for model in models:
+        adam = FusedAdam(2e-4, beta_1=0.5)
+        adam.build(model.trainable_variables)
+        updates.append((adam, [tf.random.normal(v.shape, stddev=1e-3) for v in model.trainable_variables],
+                        model.trainable_variables))
+
+    @tf.function
+    def update():
+        for adam, gradients, variables in updates:
+            adam.apply(gradients, variables)
+        return updates[-1][0].iterations
+
+    return update
+
+
+def shared_seconds(uint8_images: np.ndarray, batch: int, steps: int, rounds: int) -> tuple[float, float]:
+    """What a step costs the same in every precision, in seconds: (1) the keras_gan step with 8-unit
+    networks: its three compiled calls, the data and Keras's `train_on_batch`, with next to no
+    arithmetic; (2) fused Adam's updates of the deck's networks, whose variables are float32 in
+    every precision."""
+    small = package_loop(uint8_images, batch, fused=True, units=(8, 8, 8))
+    update = adam_updates([networks.build_generator(), networks.build_discriminator()])
+    calls = statistics.median(seconds_per_step(small, steps) for _ in range(rounds))
+    adam = statistics.median(seconds_per_step(lambda: update().numpy(), steps) for _ in range(rounds))
+    return calls, adam
+
+
 def precisions(steps: int, rounds: int, batch: int, device: str, log=print) -> dict:
     """The training step in each precision beside its own compute floor (the step's products in that
     type), interleaved in rounds in this process. float16 has no fast path on a CPU: GPUs only."""
@@ -194,17 +237,24 @@ def precisions(steps: int, rounds: int, batch: int, device: str, log=print) -> d
             for p, fn in loops.items():
                 times[p].append(seconds_per_step(fn, steps))
         floors = {p: floor_seconds(batch, steps, rounds, dtype=compute[p]) for p in names}
+        calls, adam = shared_seconds(images, batch, steps, rounds)
     ips = {p: batch / statistics.median(t) for p, t in times.items()}
     log(f"  precision, {device}: {'precision':<16}{'img/s':>9}{'x float32':>11}{'floor img/s':>13}{'of floor':>10}")
     for p in names:
         log(f"  {'':<{len('precision, ' + device + ': ')}}{p:<16}{ips[p]:>9.0f}{ips[p] / ips['float32']:>10.2f}x"
             f"{batch / floors[p]:>13.0f}{ips[p] * floors[p] / batch:>10.0%}")
+    shared = calls + adam
+    bound = (floors["float32"] + shared) / (floors["mixed_bfloat16"] + shared)
+    log(f"  shared by every precision: {calls * 1e3:.1f} ms a step in the step's calls themselves (measured with "
+        f"8-unit networks) and {adam * 1e3:.1f} ms in Adam's float32 updates;\n"
+        f"  a step of its floor and these alone in each precision: mixed_bfloat16 {bound:.2f}x float32")
     if gpu or has_bfloat16_instructions():
         gain = ips["mixed_bfloat16"] / ips["float32"]
         log(f"  target: mixed_bfloat16 >= 1.4x the float32 step: {gain:.2f}x ({'met' if gain >= 1.4 else 'not met'})")
     else:
         log("  mixed_bfloat16 target skipped: this CPU has no bfloat16 instructions")
-    return {"images_per_second": ips, "floor_images_per_second": {p: batch / f for p, f in floors.items()}}
+    return {"images_per_second": ips, "floor_images_per_second": {p: batch / f for p, f in floors.items()},
+            "shared_seconds": {"calls": calls, "adam": adam}, "bfloat16_ratio_of_floors_and_shared": bound}
 
 
 def startup_seconds(data_dir: str | None = None) -> float:
@@ -240,8 +290,7 @@ def run_all(steps: int, rounds: int, batch_size: int, memory_epochs: int, memory
         f"keras_gan.train to the end of its first step; target <= 5 s: {'met' if started <= 5 else 'not met'}")
     if memory_epochs:
         rss = memory_per_epoch(memory_epochs, memory_steps, data_dir)
-        half = len(rss) // 2
-        growth = (rss[-1] - rss[half - 1]) / max(1, len(rss) - half)
+        growth = memory_growth(rss)
         log(f"memory: resident MiB after each of {len(rss)} training epochs of {memory_steps} steps: "
             + ", ".join(f"{r:.0f}" for r in rss))
         log(f"  over the second half: {growth:+.1f} MiB per epoch ({'flat' if abs(growth) < 1 else 'GROWING'}); "

@@ -1,4 +1,7 @@
-from keras_gan import benchmark
+import numpy as np
+import pytest
+
+from keras_gan import benchmark, networks
 
 
 def test_bench_runs(capsys):
@@ -17,17 +20,45 @@ def test_memory_per_epoch(idx_dir):
 
 
 def test_precision_table_runs(capsys):
-
-
     result = benchmark.precisions(steps=1, rounds=1, batch=16, device="/CPU:0")
     assert set(result["images_per_second"]) == {"float32", "mixed_bfloat16"}  # float16: GPUs only
-    assert all(v > 0 for v in result["floor_images_per_second"].values())
+    floors = {p: 16 / v for p, v in result["floor_images_per_second"].items()}
+    assert all(v > 0 for v in floors.values())
+    shared = sum(result["shared_seconds"].values())
+    assert result["shared_seconds"]["calls"] > 0 and result["shared_seconds"]["adam"] > 0
+    assert result["bfloat16_ratio_of_floors_and_shared"] == pytest.approx(
+        (floors["float32"] + shared) / (floors["mixed_bfloat16"] + shared))
     out = capsys.readouterr().out
     assert "mixed_bfloat16" in out and ("1.4x" in out or "no bfloat16 instructions" in out)
+    assert "shared by every precision" in out
+
+
+def test_the_timed_adam_call_makes_adams_updates():
+    # What the bench times as Adam's share is real work. With the same gradient g at every step,
+    # Adam's k-th step moves a weight by lr * |g| / (|g| + eps / sqrt(1 - beta_2^k)); the bench's g are
+    # normal with sd 1e-3, so the median |g| is 0.6745e-3 and the median step follows from it.
+    models = [networks.build_generator(units=(8, 8, 8)), networks.build_discriminator(units=(8, 8, 8))]
+    weights = lambda: [v.numpy() for m in models for v in m.trainable_variables]
+    before = weights()
+    update = benchmark.adam_updates(models)
+    g = 0.6745e-3
+    expected = 0.0
+    for k in (1, 2):
+        assert int(update()) == k
+        moved = np.concatenate([np.abs(a - b).ravel() for a, b in zip(weights(), before)])
+        expected += 2e-4 * g / (g + 1e-7 / np.sqrt(1 - 0.999 ** k))
+        assert np.all(moved > 0) and np.all(moved <= k * 2e-4 * (1 + 1e-5))
+        assert np.median(moved) == pytest.approx(expected, rel=2e-4)
 
 
 def test_startup_is_timed_to_the_first_step(idx_dir):
-
-
     seconds = benchmark.startup_seconds(idx_dir)
     assert 0.5 < seconds < 120  # a real process that reached its first step (nan if it never did)
+
+
+def test_memory_growth_is_the_slope_of_the_second_half():
+    warm_up = [800.0, 900.0, 950.0, 970.0]
+    assert benchmark.memory_growth(warm_up + [980.0 + 2 * i for i in range(4)]) == pytest.approx(2.0)
+    # a plateau with a dip in it is flat, where the first half's last epoch against the last says +2.6 MiB an epoch
+    assert abs(benchmark.memory_growth(warm_up + [980.0, 985.0, 974.0, 981.0, 983.0])) < 1
+    assert benchmark.memory_growth([900.0]) == 0.0
