@@ -38,7 +38,10 @@ def test_the_timed_adam_call_makes_adams_updates():
     # Adam's k-th step moves a weight by lr * |g| / (|g| + eps / sqrt(1 - beta_2^k)); the bench's g are
     # normal with sd 1e-3, so the median |g| is 0.6745e-3 and the median step follows from it.
     models = [networks.build_generator(units=(8, 8, 8)), networks.build_discriminator(units=(8, 8, 8))]
-    weights = lambda: [v.numpy() for m in models for v in m.trainable_variables]
+
+    def weights():
+        return [v.numpy() for m in models for v in m.trainable_variables]
+
     before = weights()
     update = benchmark.adam_updates(models)
     g = 0.6745e-3
