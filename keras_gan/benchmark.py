@@ -21,9 +21,9 @@ reads the input gradient's operand as a one-batch adjoint product instead: keras
 The precision table times the keras_gan step in float32 and mixed_bfloat16 (and mixed_float16 on a
 GPU), each beside its own floor: the same products in that precision's compute type. Below it, what
 every precision pays alike: the step's calls themselves (timed with 8-unit networks) and Adam's
-updates of float32 variables, and the precisions' ratio if a step were its floor plus those alone. The start-up
-time runs `python -m keras_gan.train` for one step in a new process. Then a few short epochs of the
-real training loop report resident memory after each epoch.
+updates of float32 variables, and the precisions' ratio if a step were its floor plus those alone.
+The start-up time runs `python -m keras_gan.train` for one step in a new process. Then short epochs
+of the real training loop report resident memory after each epoch; the second half must be flat.
 """
 
 import contextlib
