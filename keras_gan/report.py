@@ -17,6 +17,7 @@ from keras_gan.files import write_text
 from keras_gan.metrics import registry
 from keras_gan.runner import Experiment, run_dir
 
+UNNAMED = "an unnamed feature network"
 DECK_LOSSES = {"d_loss": 0.558, "g_loss": 1.577}  # seeds/003's epoch-50 means, on MNIST
 LOSS_NAMES = {"d_loss": "D", "g_loss": "G", "d_a_loss": "D_A", "d_b_loss": "D_B"}
 
@@ -28,6 +29,20 @@ def _mean_sd(values, fmt):
     if len(values) == 1:
         return fmt.format(values[0])
     return f"{fmt.format(np.mean(values))} ± {fmt.format(np.std(values, ddof=1))}"
+
+
+def _networks(scores: list[dict]) -> list[str]:
+    """The feature networks `scores` came through, each once, in order."""
+    return list(dict.fromkeys(s.get("feature_network", UNNAMED) for s in scores))
+
+
+def _through(scores: list[dict]) -> str:
+    """Where the feature-based scores of one table came from: one network, or a warning naming each."""
+    names = _networks(scores)
+    if len(names) == 1:
+        return f"through {names[0]}"
+    return (f"through {len(names)} different feature networks ({'; '.join(names)}), so these FIDs and KIDs are "
+            "not comparable with each other")
 
 
 def _machine() -> str:
@@ -101,7 +116,7 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
              "Every run below is a `python -m keras_gan.train` run of a named configuration in "
              "`experiments/configs/`; its folder holds the configuration, losses, per-epoch times and figures.", ""]
     lines += _time_taken(results, rel)
-    rows, few, network, samples, image_runs = [], [], "", "", {}
+    rows, few, samples, image_runs = [], [], "", {}
     for e in experiments:
         seeds = scored_seeds(e, results)
         done = [run_dir(results, e.name, s) for s in seeds]
@@ -114,7 +129,6 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
         ips = [float(np.median([r["images_per_second"] for r in rows_])) for rows_ in epochs]
         task = presets.get(e.model).task
         if task == "noise":
-            network = scores[0].get("feature_network", network)
             samples = f"{scores[0].get('generated_samples')} generated and {scores[0].get('real_samples')} real"
         first = done[0]
         config = rundir.read_config(first)
@@ -147,16 +161,27 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
             image_runs.setdefault("cyclegan" if task == "cyclegan" else ("sr", e.dataset), []).append((e, scores))
             continue
         cells = [_mean_sd([s.get(c.key) for s in scores], c.fmt) for c in table]
-        rows.append(f"| `{e.name}` | {config.model} | {e.dataset} | {len(done)} | {e.epochs} | "
-                    f"{_mean_sd(minutes, '{:.1f}')} | {_mean_sd(ips, '{:.0f}')} | " + " | ".join(cells) + " |")
+        rows.append((f"`{e.name}`", f" | {config.model} | {e.dataset} | {len(done)} | {e.epochs} | "
+                     f"{_mean_sd(minutes, '{:.1f}')} | {_mean_sd(ips, '{:.0f}')} | " + " | ".join(cells) + " |",
+                     _networks(scores)))
+    networks = list(dict.fromkeys(n for *_, names in rows for n in names))
+    if len(networks) < 2:
+        through = f"through the feature network: {networks[0] if networks else UNNAMED}"
+    else:  # e.g. runs scored on two machines, whose classifiers trained alike but round differently
+        marks = {n: chr(ord("a") + i) for i, n in enumerate(networks)}
+        through = (f"through {len(networks)} different feature networks, marked beside each experiment: "
+                   + "; ".join(f"({marks[n]}) {n}" for n in networks) + ". Compare scores only between rows of "
+                   "one mark; a row of several mixes networks across its seeds. `make experiment` scores a run "
+                   "again through the cached network where its generator is at hand")
+        rows = [(f"{name} ({', '.join(marks[n] for n in names)})", rest, names) for name, rest, names in rows]
     lines += ["## Results", "",
-              f"Scores of {samples} (training split) images per run, through the feature network: {network}. "
+              f"Scores of {samples} (training split) images per run, {through}. "
               "Mean ± standard deviation over seeds where a row has more than one (the seeds column says how many). "
               "These are not Inception features, so published FID and IS numbers, which use ImageNet's "
               "InceptionV3, are not comparable and are not put beside them.", "",
               "| experiment | model | dataset | seeds | epochs | minutes | img/s | "
               + " | ".join(c.label for c in table) + " |",
-              "|" + "---|" * (7 + len(table))] + rows + [""]
+              "|" + "---|" * (7 + len(table))] + [f"| {name}{rest}" for name, rest, _ in rows] + [""]
     lines += image_tables(image_runs, results, rel)
     if few:
         lines += [f"Fewer than three seeds, so no spread or a rough one: {', '.join(few)}. "
@@ -180,7 +205,7 @@ def image_tables(image_runs: dict, results: str, rel) -> list[str]:
         lines += [f"## Edges → images of {e.dataset}: `{e.name}`", "",
                   f"G's translations of the {first['test_pairs']} test edge maps against their true images, beside "
                   "baselines that learnt nothing; FID and KID against as many real images of domain B "
-                  f"(through {first['feature_network']}). {image_scores.SHARPNESS}", "", header + " | cycle L1 (A, B) |", rule + "---|"]
+                  f"({_through(scores)}). {image_scores.SHARPNESS}", "", header + " | cycle L1 (A, B) |", rule + "---|"]
         for key, label in image_scores.BASELINES["cyclegan"].items():
             lines.append(f"| {label} | 1 | " + " | ".join(_cells([first["methods"][key]])) + " | – |")
         cycle = (_mean_sd([s["cycle_l1_a"] for s in scores], "{:.3f}") + ", "
@@ -198,7 +223,8 @@ def image_tables(image_runs: dict, results: str, rel) -> list[str]:
         first, dataset = sr[0][1][0], key[1]
         lines += [f"## ×{first['scale']} super-resolution of {dataset}", "",
                   f"The {first['test_images']} test images, box-downsampled ×{first['scale']} and upscaled, against "
-                  f"the originals; FID and KID against as many training images (through {first['feature_network']}). "
+                  f"the originals; FID and KID against as many training images "
+                  f"({_through([s for _, scores in sr for s in scores])}). "
                   + image_scores.SHARPNESS, "",
                   header + " |", rule, "| bicubic | 1 | " + " | ".join(_cells([first["methods"]["bicubic"]])) + " |"]
         for e, scores in sr:

@@ -183,20 +183,26 @@ def time_left(experiments, results: str) -> float:
 
 
 def evaluate_run(e: Experiment, directory: str, log=print) -> dict:
-    """The run's scores (metrics.json), computed again only when its generator changed: the registry's
-    default metrics of a noise generator's samples (keras_gan/scoring.py), or an image-to-image
-    member's scores on the test split (keras_gan/image_scores.py)."""
+    """The run's scores (metrics.json), computed again only when its generator changed, they lack a
+    metric, or they came through another feature network than the dataset's cached one: the
+    registry's default metrics of a noise generator's samples (keras_gan/scoring.py), or an
+    image-to-image member's scores on the test split (keras_gan/image_scores.py)."""
     config = rundir.read_config(directory)
     image_task = image_scores.task_of(config) != "noise"
     out, generator_path = os.path.join(directory, rundir.METRICS), image_scores.generator_file(directory, config)
+    network = feature_networks.classifier(config.dataset, config.data_dir, log=log)
     if up_to_date(out, generator_path):
         try:
             scores = rundir.read_json(out, "")
             missing = (["test-split scores"] if image_task and "methods" not in scores else
                        [] if image_task else [m.name for m in registry.defaults() if m.headline.key not in scores])
-            if not missing:
+            if missing:
+                log(f"  {out} has no {', '.join(missing)}: scoring the run again")
+            elif scores.get("feature_network") != network.description:
+                log(f"  {out} came through {scores.get('feature_network', 'an unnamed feature network')}, not the "
+                    f"cached {network.description}: scoring the run again")
+            else:
                 return scores
-            log(f"  {out} has no {', '.join(missing)}: scoring the run again")
         except RunFileError:
             log(f"  {out} is damaged: scoring the run again")
     if image_task:
@@ -204,7 +210,7 @@ def evaluate_run(e: Experiment, directory: str, log=print) -> dict:
     else:
         scores = scoring.score_generator(generator_path, e.dataset, data_dir=config.data_dir,
                                          num_samples=e.num_samples, seed=config.seed, noise=config.noise, log=log,
-                                         figure=os.path.join(directory, rundir.NEAREST))
+                                         network=network, figure=os.path.join(directory, rundir.NEAREST))
     write_text(out, json.dumps(scores, indent=2))
     return scores
 

@@ -45,6 +45,23 @@ def test_classifier_is_trained_once_and_reused(idx_dir, cache, monkeypatch):
     np.testing.assert_allclose(f1, f2, atol=1e-5)
     np.testing.assert_allclose(p1.sum(axis=1), 1, atol=1e-5)
     assert "test accuracy" in again.description
+    assert f"weights {features.weights_digest(again.model)}" in again.description == net.description
+
+
+def test_the_weights_digest_names_the_weights_themselves():
+    def network(seed):
+        keras.utils.set_random_seed(seed)
+        return features.build_classifier((28, 28, 1))
+
+    a, b, other = network(0), network(0), network(1)
+    digest = features.weights_digest(a)
+    assert len(digest) == 12 and int(digest, 16) >= 0
+    assert features.weights_digest(b) == digest and features.weights_digest(other) != digest
+    kernel = b.get_layer(features.FEATURES_LAYER).kernel
+    values = kernel.numpy()
+    values[3, 5] = np.nextafter(values[3, 5], np.float32(np.inf))  # one weight, one rounding step apart
+    kernel.assign(values)
+    assert features.weights_digest(b) != digest
 
 
 def test_a_classifier_is_not_reused_for_other_data(idx_dir, cache, tmp_path, monkeypatch):

@@ -55,6 +55,34 @@ def test_runs_every_experiment_then_reuses_them(configs, tmp_path, monkeypatch):
     runner.run(runner.load_experiments(str(configs)), str(results), log=lines.append)
     assert sum("has no cid: scoring the run again" in line for line in lines) == 1
     assert json.loads(path.read_text()) == old
+    # Scores through another feature network than the cached one (a classifier trained on another
+    # machine, say) are scored again through the cached one, and only those.
+    path.write_text(json.dumps({**old, "feature_network": "another classifier", "fid": 0.0}))
+    lines.clear()
+    runner.run(runner.load_experiments(str(configs)), str(results), log=lines.append)
+    again = [line for line in lines if "scoring the run again" in line]
+    assert len(again) == 1 and f"{path} came through another classifier, not the cached " in again[0], again
+    assert json.loads(path.read_text()) == old
+
+
+def test_the_report_marks_rows_scored_through_different_feature_networks(configs, tmp_path):
+    results = tmp_path / "results"
+    experiments = runner.load_experiments(str(configs))
+    runner.run(experiments, str(results), log=lambda *_: None)
+    ours = json.loads((results / "labels" / "seed_0" / "metrics.json").read_text())["feature_network"]
+    assert "weights " in ours
+
+    def rows(text):
+        return {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith("| `")}
+
+    text = open(report.write_report(experiments, str(results), str(tmp_path / "report.md"))).read()
+    assert f"through the feature network: {ours}." in text and set(rows(text)) == {"| `deck`", "| `labels`"}
+    path = results / "deck" / "seed_1" / "metrics.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "feature_network": "another classifier"}))
+    text = open(report.write_report(experiments, str(results), str(tmp_path / "report.md"))).read()
+    assert f"through 2 different feature networks, marked beside each experiment: (a) {ours}; (b) another " \
+           "classifier. Compare scores only between rows of one mark" in text
+    assert set(rows(text)) == {"| `deck` (a, b)", "| `labels` (a)"}
 
 
 def test_experiment_scores_follow_the_documented_protocol(configs, tmp_path, idx_dir):

@@ -15,10 +15,13 @@ Two are available:
 SRGAN's content loss takes feature maps from here too: `content_network` (the classifier's, by
 default) or `vgg_content_network` (VGG19's, as the paper's, `--vgg_weights=PATH`).
 
-Numbers from the two are on different scales and must never be compared with each other.
+Numbers from the two are on different scales and must never be compared with each other. Nor are
+numbers from two classifiers: each description names its network's weights by digest, and the
+experiment runner and report compare those.
 """
 
 import dataclasses
+import hashlib
 import json
 import os
 import time
@@ -87,6 +90,18 @@ class FeatureNetwork:
         return np.concatenate(feats), np.concatenate(probs)
 
 
+def weights_digest(model) -> str:
+    """Which network this is: the first 12 hex digits of SHA-256 over its weights (dtype, shape and
+    values, in order). Two classifiers trained alike on other machines can differ (other kernels round
+    otherwise), and scores through them are not comparable; their test accuracy may not tell them apart."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        values = np.ascontiguousarray(keras.ops.convert_to_numpy(weight))
+        digest.update(f"{values.dtype.str}{values.shape}".encode())
+        digest.update(values.tobytes())
+    return digest.hexdigest()[:12]
+
+
 def _two_outputs(model):
     return keras.Model(model.inputs[0], [model.get_layer(FEATURES_LAYER).output, model.outputs[0]])
 
@@ -153,7 +168,8 @@ def classifier(dataset: str, data_dir: str | None = None, *, arrays=None, log=pr
         raise ModelFileError(f"the cached classifier {path} was trained on other data ({trained_on}) than "
                              f"{arrays.source} ({arrays.fingerprint}); delete it and its .json.")
     return FeatureNetwork("classifier", _two_outputs(model), data.get_spec(dataset).image_shape,
-                          f"{dataset} classifier (test accuracy {accuracy:.4f}), 128-d features")
+                          f"{dataset} classifier (test accuracy {accuracy:.4f}, weights {weights_digest(model)}), "
+                          "128-d features")
 
 
 def content_network(dataset: str, data_dir: str | None = None, *, arrays=None, log=print, load: bool = True):
@@ -226,5 +242,6 @@ def inception(weights_path: str, image_shape) -> FeatureNetwork:
         return tf.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
 
     return FeatureNetwork("inception", model, tuple(image_shape),
-                          f"InceptionV3 ({os.path.basename(weights_path)}), 2048-d pool features",
+                          f"InceptionV3 ({os.path.basename(weights_path)}, weights {weights_digest(net)}), "
+                          "2048-d pool features",
                           preprocess)
