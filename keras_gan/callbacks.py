@@ -44,13 +44,22 @@ class Callback:
 
 class Evaluation(Callback):
     """`--eval_every`: scores G with `--eval_metrics`, writes evals.csv and metric_curves.png, and keeps
-    the generator of the best score so far (the first metric's headline) as generator_best.keras."""
+    the generator of the best score so far (the first metric's headline) as generator_best.keras.
+    Each evaluation records its feature network, and only scores through the network of this
+    process compete for the best: a run resumed on another machine, whose classifier was trained
+    there, does not compare its scores with those of the first machine's."""
 
     def on_train_begin(self, run):
         config = run.config
         self.evaluator = Evaluator(config.dataset, run.arrays, num_samples=config.eval_samples, seed=config.seed,
                                    metrics=config.eval_metrics, log=run.log)
         self.headline = self.evaluator.metrics[0].headline
+        self.network = self.evaluator.network.description
+        others = sorted({e["feature_network"] for e in run.history.get("evals", [])
+                         if e.get("feature_network", self.network) != self.network})
+        if others:
+            run.log(f"the scores so far came through {'; '.join(others)}, not {self.network}: the best generator "
+                    "is chosen again among the scores from here on")
 
     def on_epoch_end(self, run, epoch, logs):
         config, history = run.config, run.history
@@ -61,18 +70,19 @@ class Evaluation(Callback):
         logs["scores"] = scores
         evals = history.setdefault("evals", [])
         key, lower = self.headline.key, self.headline.better != "higher"
-        best = [e[key] for e in evals if key in e]
+        best = [e[key] for e in evals if key in e and e.get("feature_network", self.network) == self.network]
         if not best or (scores[key] < min(best) if lower else scores[key] > max(best)):
             save_network(run.gan.generator, os.path.join(run.folder, rundir.GENERATOR_BEST))
             history["best_epoch"] = epoch
-        evals.append({"epoch": epoch, **scores})
+        evals.append({"epoch": epoch, **scores, "feature_network": self.network})
         shown = ", ".join(f"{label} {value}" for label, value in registry.show(scores, self.evaluator.metrics))
         run.log(f"  scores at epoch {epoch}: {shown} | best {self.headline.label} at epoch {history['best_epoch']}")
         keys = ["epoch"] + [k for k in scores]
         write_text(os.path.join(run.folder, rundir.EVALS), rundir.csv_text(keys, ([e.get(k, "") for k in keys] for e in evals)))
         plots.metric_curves(evals, os.path.join(run.folder, rundir.METRIC_CURVES),
                             columns=[m.headline for m in self.evaluator.metrics],
-                            feature_network=self.evaluator.network.description,
+                            feature_network=" / ".join(dict.fromkeys(e.get("feature_network", self.network)
+                                                                      for e in evals)),
                             title=f"{config.model} on {config.dataset}: {config.eval_samples} samples every "
                                   f"{config.eval_every} epochs")
 

@@ -216,6 +216,33 @@ def test_eval_every_records_scores_and_keeps_the_best_generator(idx_dir, use_cla
     assert resumed["evals"][:2] == evals
 
 
+def test_scores_through_another_feature_network_do_not_compete_for_the_best(idx_dir, use_classifier, tmp_path,
+                                                                           monkeypatch):
+    config = TrainConfig(dataset="mnist", data_dir=idx_dir, output_dir=str(tmp_path / "run"), epochs=2,
+                         batch_size=32, steps_per_epoch=3, eval_every=1, eval_samples=40)
+    history = loop.fit(config, log=lambda *_: None)
+    ours = features.classifier("mnist", idx_dir).description
+    assert [e["feature_network"] for e in history["evals"]] == [ours, ours]
+    first_best = history["best_epoch"]
+
+    class Other(features.FeatureNetwork):  # as if resumed on a machine whose classifier came out otherwise
+        def __call__(self, images, **kwargs):
+            feats, probs = super().__call__(images, **kwargs)
+            return feats * 100, probs   # FID 10,000 times the first network's: worse than any score before
+
+    real = features.classifier
+    monkeypatch.setattr(features, "classifier", lambda *a, **k: Other(
+        "classifier", real(*a, **k).model, (28, 28, 1), "another classifier"))
+    logged = []
+    resumed = loop.fit(dataclasses.replace(config, epochs=3), resume=True, log=logged.append)
+    assert resumed["evals"][:2] == history["evals"]
+    assert resumed["evals"][2]["feature_network"] == "another classifier"
+    assert resumed["evals"][2]["fid"] > 100 * max(e["fid"] for e in history["evals"])
+    assert resumed["best_epoch"] == 3 != first_best  # the only score through this network is its best
+    assert sum(f"the scores so far came through {ours}, not another classifier: the best generator is chosen "
+               "again" in line for line in logged) == 1
+
+
 def test_eval_every_must_not_be_negative():
     with pytest.raises(Exception, match="--eval_every must be 0"):
         TrainConfig(eval_every=-1)

@@ -49,7 +49,7 @@ def test_a_metric_registered_outside_the_package_reaches_every_command(toy_metri
     config = TrainConfig(dataset="mnist", data_dir=idx_dir, output_dir=str(tmp_path / "run"), epochs=2, batch_size=32,
                          steps_per_epoch=2, eval_every=1, eval_samples=40, eval_metrics="mean_gap")
     history = loop.fit(config, log=logged.append)
-    assert [sorted(e) for e in history["evals"]] == [["epoch", "mean_gap"]] * 2
+    assert [sorted(e) for e in history["evals"]] == [["epoch", "feature_network", "mean_gap"]] * 2
     assert (tmp_path / "run" / rundir.EVALS).read_text().splitlines()[0] == "epoch,mean_gap"
     assert any("scores at epoch 2: mean gap " in line and "best mean gap at epoch" in line for line in logged)
     assert [c.label for c in registry.columns() if c.report][-1] == "mean gap"  # a column of the report's table
