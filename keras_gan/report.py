@@ -166,7 +166,7 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
                      _networks(scores)))
     networks = list(dict.fromkeys(n for *_, names in rows for n in names))
     if len(networks) < 2:
-        through = f"through the feature network: {networks[0] if networks else UNNAMED}"
+        through = f"through the feature network: {networks[0]}" if networks else "through the dataset's feature network"
     else:  # e.g. runs scored on two machines, whose classifiers trained alike but round differently
         marks = {n: chr(ord("a") + i) for i, n in enumerate(networks)}
         through = (f"through {len(networks)} different feature networks, marked beside each experiment: "
