@@ -190,22 +190,25 @@ def test_scores_of_an_earlier_version_are_made_again(image_configs, tmp_path):
     (20.0, "reproduced"), (18.5, "not reproduced"),
     (15.0, "undecided: SRResNet's PSNR is not above bicubic upsampling's (16.00 dB)")])
 def test_the_reports_verdict_on_srgans_claim(tmp_path, srresnet_psnr, verdict):
-    def scores(model, psnr, sharpness, fid):
+    def scores(model, psnr, sharpness, fid, network="net"):
         methods = {"bicubic": dict(l1=0.1, psnr=16.0, ssim=0.4, sharpness=0.3, fid=300.0, kid=50.0),
                    model: dict(l1=0.05, psnr=psnr, ssim=0.6, sharpness=sharpness, fid=fid, kid=10.0)}
-        return [{"task": model, "test_images": 10, "scale": 4, "feature_network": "net", "methods": methods}]
+        return [{"task": model, "test_images": 10, "scale": 4, "feature_network": network, "methods": methods}]
 
     def experiment(name, model):
         return runner.Experiment(name=name, description="", model=model, dataset="d", epochs=1, seeds=(0,), args={})
 
     runs = {("sr", "d"): [(experiment("res", "srresnet"), scores("srresnet", srresnet_psnr, 0.7, 60.0)),
                           (experiment("gan", "srgan"), scores("srgan", 19.0, 0.9, 20.0))],
-            ("sr", "other"): [(experiment("alone", "srgan"), scores("srgan", 30.0, 1.2, 5.0))]}
+            ("sr", "other"): [(experiment("alone", "srgan"), scores("srgan", 30.0, 1.2, 5.0)),
+                              (experiment("elsewhere", "srgan"), scores("srgan", 29.0, 1.0, 9.0, "net 2"))]}
     text = "\n".join(report.image_tables(runs, str(tmp_path), lambda p: p))
     # one table per dataset; a dataset without both models gets no verdict
     first, second = text.split("## ×4 super-resolution of other")
     assert "## ×4 super-resolution of d" in first and "| `alone` | 1 | 0.050 | 30.00 |" in second
     assert "claim" not in second
+    assert "as many training images (through net). " in first  # one table, one network
+    assert "(through 2 different feature networks (net; net 2), so these FIDs and KIDs are not comparable" in second
     assert "| bicubic | 1 | 0.100 | 16.00 | 0.400 | 0.30 | 300.0 | 50.00 |" in text
     assert "| `gan` | 1 | 0.050 | 19.00 | 0.600 | 0.90 | 20.0 | 10.00 |" in text
     assert f"at this budget the slide deck's claim is {verdict}" in text
