@@ -91,11 +91,18 @@ class Arrays:
     def fingerprint(self) -> str:
         """A digest of the images and labels (not of where they came from): the same data read from
         IDX files, an .npz or TFDS has the same fingerprint, and any other data another."""
-        digest = hashlib.sha256()
-        for a in (self.x_train, self.y_train, self.x_test, self.y_test):
-            digest.update(f"{a.dtype.str}{a.shape}".encode())
-            digest.update(memoryview(np.ascontiguousarray(a)).cast("B"))
-        return digest.hexdigest()[:16]
+        return digest((self.x_train, self.y_train, self.x_test, self.y_test))[:16]
+
+
+def digest(arrays) -> str:
+    """SHA-256 (hex) of a sequence of arrays: each one's dtype, shape and values, in order. The data's
+    fingerprint, a feature network's name and the workers' agreement on their weights all use it."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.asarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(memoryview(np.ascontiguousarray(a)).cast("B"))
+    return h.hexdigest()
 
 
 def get_spec(name: str) -> DatasetSpec:

@@ -66,12 +66,12 @@ class _Judge:
         return {**paired_scores(outputs, self.truth), **unpaired}
 
 
-def score_run(directory: str, *, num_samples: int = 5000, log=print) -> dict:
+def score_run(directory: str, *, num_samples: int = 5000, network=None, log=print) -> dict:
     """The scores of an image-to-image run's networks on (at most `num_samples` images of) the test
-    split; draws RUN/comparison.png."""
+    split, through `network` (default: the dataset's classifier); draws RUN/comparison.png."""
     config = rundir.read_config(directory)
     arrays = data.load_arrays(config.dataset, config.data_dir)
-    network = feature_networks.classifier(config.dataset, config.data_dir, arrays=arrays, log=log)
+    network = network or feature_networks.classifier(config.dataset, config.data_dir, arrays=arrays, log=log)
     score = _translation if task_of(config) == "cyclegan" else _super_resolution
     return {"task": task_of(config), "feature_network": network.description,
             **score(directory, config, arrays, network, num_samples)}

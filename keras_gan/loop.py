@@ -15,7 +15,6 @@ it had not stopped."""
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -201,11 +200,8 @@ def _fit(config: TrainConfig, strategy, chief: bool, resume: bool, log, extra) -
 
 
 def _state_digest(state: dict[str, np.ndarray]) -> str:
-    h = hashlib.sha256()
-    for key in sorted(state):
-        h.update(key.encode())
-        h.update(np.ascontiguousarray(state[key]).tobytes())
-    return h.hexdigest()
+    names = sorted(state)
+    return data.digest([np.array(names), *(state[name] for name in names)])
 
 
 def _shown(names) -> list[str]:

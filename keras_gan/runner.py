@@ -206,7 +206,7 @@ def evaluate_run(e: Experiment, directory: str, log=print) -> dict:
         except RunFileError:
             log(f"  {out} is damaged: scoring the run again")
     if image_task:
-        scores = image_scores.score_run(directory, num_samples=e.num_samples, log=log)
+        scores = image_scores.score_run(directory, num_samples=e.num_samples, network=network, log=log)
     else:
         scores = scoring.score_generator(generator_path, e.dataset, data_dir=config.data_dir,
                                          num_samples=e.num_samples, seed=config.seed, noise=config.noise, log=log,

@@ -214,3 +214,15 @@ def test_one_pipeline_follows_each_epochs_order():
     for epoch in (1, 2, 1):
         np.testing.assert_array_equal(seen(epoch), pipe.order(5, epoch))
     assert len(pipe._datasets) == 1  # re-iterated, not rebuilt
+
+
+def test_the_digest_tells_apart_values_dtypes_shapes_and_order():
+    a, b = np.arange(6, dtype=np.uint8), np.zeros(3, np.float32)
+    base = data.digest([a, b])
+    assert base == data.digest([a.copy(), b.copy()]) and len(base) == 64
+    changed = a.copy()
+    changed[5] = 6
+    others = [data.digest([changed, b]), data.digest([a.astype(np.int16), b]), data.digest([a.reshape(2, 3), b]),
+              data.digest([b, a]), data.digest([a[::2], b]), data.digest([a])]
+    assert len({base, *others}) == 1 + len(others)
+    assert data.digest([a[::2]]) == data.digest([np.array([0, 2, 4], np.uint8)])  # a view digests as its values

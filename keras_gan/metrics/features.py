@@ -21,7 +21,6 @@ experiment runner and report compare those.
 """
 
 import dataclasses
-import hashlib
 import json
 import os
 import time
@@ -94,12 +93,7 @@ def weights_digest(model) -> str:
     """Which network this is: the first 12 hex digits of SHA-256 over its weights (dtype, shape and
     values, in order). Two classifiers trained alike on other machines can differ (other kernels round
     otherwise), and scores through them are not comparable; their test accuracy may not tell them apart."""
-    digest = hashlib.sha256()
-    for weight in model.weights:
-        values = np.ascontiguousarray(keras.ops.convert_to_numpy(weight))
-        digest.update(f"{values.dtype.str}{values.shape}".encode())
-        digest.update(values.tobytes())
-    return digest.hexdigest()[:12]
+    return data.digest(keras.ops.convert_to_numpy(weight) for weight in model.weights)[:12]
 
 
 def _two_outputs(model):
