@@ -153,6 +153,7 @@ def test_experiment_scores_draws_and_reports_the_image_members(image_configs, tm
     assert f"at this budget the slide deck's claim is {verdict}" in text
     assert "Final epoch (1) mean losses: G " in text  # SRResNet has a G loss only
     assert "| `a_cyclegan` |" not in text.split("## Results")[1].split("## Edges")[0]  # not in the GAN table
+    assert "images per run, through the dataset's feature network. " in text  # no GAN of noise was scored
 
     # A second session reuses the scores; a generator trained again makes them stale.
     with monkeypatch.context() as m:
