@@ -7,7 +7,7 @@ The Python API, for notebooks and scripts (the commands `python -m keras_gan.tra
 
     config = keras_gan.TrainConfig(model="dcgan", dataset="fashion_mnist", epochs=5, output_dir="runs/dcgan")
     history = keras_gan.fit(config)                       # or fit(config, resume=True), callbacks=[...]
-    g = keras_gan.load_generator("runs/dcgan/generator.keras")   # with its run's noise distribution
+    g = keras_gan.load_generator("runs/dcgan/generator.keras")   # with its run's noise and image shape
     images = g.sample(64, seed=0)                         # (64, 28, 28, 1) in [-1, 1]
     scores = keras_gan.score_generator("runs/dcgan/generator.keras", "fashion_mnist", num_samples=5000, seed=0)
 
@@ -19,26 +19,20 @@ import importlib
 __version__ = "0.1.0"
 
 _API = {
-    "TrainConfig": ("keras_gan.config", "TrainConfig"),
-    "fit": ("keras_gan.loop", "fit"),
-    "Callback": ("keras_gan.callbacks", "Callback"),
-    "Generator": ("keras_gan.sampling", "Generator"),
-    "score": ("keras_gan.scoring", "score"),
-    "score_generator": ("keras_gan.scoring", "score_generator"),
-    "Preset": ("keras_gan.presets", "Preset"),
-    "register_preset": ("keras_gan.presets", "register"),
+    "TrainConfig": ("keras_gan.runs.config", "TrainConfig"),
+    "fit": ("keras_gan.training.loop", "fit"),
+    "RunCallback": ("keras_gan.training.callbacks", "RunCallback"),
+    "Callback": ("keras_gan.training.callbacks", "RunCallback"),  # its earlier name
+    "load_generator": ("keras_gan.runs.generator", "load_generator"),
+    "Generator": ("keras_gan.models.sampling", "Generator"),
+    "score": ("keras_gan.evaluation.scoring", "score"),
+    "score_generator": ("keras_gan.evaluation.saved", "score_generator"),
+    "Preset": ("keras_gan.models.presets", "Preset"),
+    "register_preset": ("keras_gan.models.presets", "register"),
     "Metric": ("keras_gan.metrics.registry", "Metric"),
     "register_metric": ("keras_gan.metrics.registry", "register"),
 }
-__all__ = ["load_generator", *_API]
-
-
-def load_generator(path: str, *, noise: str = "", image_shape: str = ""):
-    """The generator of a `.keras` file, with the noise distribution and image shape of the run that
-    trained it (keras_gan.sampling.Generator: `.sample(n, seed)`, `.decode(noise, labels)`, `.model`)."""
-    from keras_gan.sampling import Generator
-
-    return Generator.load(path, noise=noise, image_shape=image_shape)
+__all__ = list(_API)
 
 
 def __getattr__(name):

@@ -2,18 +2,18 @@
 
     python -m keras_gan.bench [--steps=40] [--rounds=3] [--memory_epochs=24]
 
-What is measured and how is told in keras_gan/benchmark.py, the library behind this command.
+What is measured and how is told in keras_gan/benchmarks/step.py, the library behind this command.
 """
 
 import sys
 
-from keras_gan.cli import import_tensorflow_quietly, run_cli
+from keras_gan.cli import execute, import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
 from absl import flags  # noqa: E402
 
-from keras_gan.benchmark import run_all  # noqa: E402
+from keras_gan.benchmarks.step import measure  # noqa: E402
 
 
 def define_flags() -> flags.FlagValues:
@@ -27,16 +27,18 @@ def define_flags() -> flags.FlagValues:
     flags.DEFINE_integer("memory_steps", 40, "Steps per memory-check epoch.", flag_values=fv)
     flags.DEFINE_string("data_dir", None, "MNIST-shaped data for the memory check (default: Fashion-MNIST).",
                         flag_values=fv)
+    flags.DEFINE_boolean("compile_torch", True, "Race torch.compile's variants of the PyTorch deck too (each "
+                         "compiles for a minute or so first).", flag_values=fv)
     return fv
 
 
 def _body(fv) -> int:
-    run_all(fv.steps, fv.rounds, fv.batch_size, fv.memory_epochs, fv.memory_steps, fv.data_dir)
+    measure(fv.steps, fv.rounds, fv.batch_size, fv.memory_epochs, fv.memory_steps, fv.data_dir, fv.compile_torch)
     return 0
 
 
 def main(argv=None) -> int:
-    return run_cli(sys.argv if argv is None else argv, define_flags, _body)
+    return execute(sys.argv if argv is None else argv, define_flags, _body)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """What the command-line tools share: absl flags in a FlagValues of their own, quiet start-up,
-clean errors, and Ctrl-C or SIGTERM turned into a clean stop."""
+clean errors, and Ctrl-C or SIGTERM turned into a clean stop; and the flags of the two image
+commands, translate and upscale."""
 
 import os
 import signal
@@ -48,7 +49,7 @@ def import_tensorflow_quietly() -> None:
             os.close(saved)
 
 
-def run_cli(argv, define, body) -> int:
+def execute(argv, define, body) -> int:
     """Parses absl flags into their own FlagValues and maps user errors to one line and their status
     (2 for bad input), Ctrl-C and SIGTERM to 130 and 143."""
     fv = define()
@@ -79,3 +80,32 @@ def run_cli(argv, define, body) -> int:
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
+
+
+# What differs between translate's and upscale's flags: the generator, the grid, the --prepare flag.
+IMAGE_COMMANDS = {
+    "translate": ("A CycleGAN generator: RUN/generator_a2b.keras or generator_b2a.keras.", "translated.png",
+                  "edges", "The images are real ones: translate their edge maps, and show them as the truth."),
+    "upscale": ("An SRGAN or SRResNet generator: RUN/generator.keras.", "upscaled.png",
+                "downsample", "The images are full-size: downsample them first, and show them as the truth."),
+}
+
+
+def define_image_flags(command: str) -> flags.FlagValues:
+    """The flags of `python -m keras_gan.COMMAND` (translate or upscale)."""
+    generator, out, prepare, prepare_help = IMAGE_COMMANDS[command]
+    fv = flags.FlagValues()
+    flags.DEFINE_string("generator", None, generator, flag_values=fv)
+    flags.DEFINE_string("images", None, "An .npy of images: uint8 0..255 or floats in [-1, 1], (N, H, W[, C]).",
+                        flag_values=fv)
+    flags.DEFINE_string("out", out, "Grid of inputs beside outputs to write ('' for none).", flag_values=fv)
+    flags.DEFINE_string("npy", "", "Also write the outputs as an .npy array in [-1, 1], (N, H, W, C).", flag_values=fv)
+    flags.DEFINE_boolean(prepare, False, prepare_help, flag_values=fv)
+    flags.DEFINE_integer("num", 16, "Rows of the grid at most.", flag_values=fv)
+    return fv
+
+
+def image_request(fv: flags.FlagValues, command: str) -> dict:
+    """The keywords of keras_gan.inference.images.ImageRequest that `command`'s parsed flags give."""
+    return dict(generator=fv.generator, images=fv.images, out=fv.out, npy=fv.npy,
+                prepare=fv[IMAGE_COMMANDS[command][2]].value, num=fv.num)

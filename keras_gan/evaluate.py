@@ -7,25 +7,27 @@
     python -m keras_gan.evaluate --test_split --dataset=fashion_mnist           # the real data: the floor
 
 The generated (or given) images are compared with `--num_samples` images of the dataset's training
-split, through a feature network (keras_gan/metrics/features.py): the dataset's own classifier by
-default, or InceptionV3 with `--inception_weights=PATH`. A table is printed and the numbers are
+split, through a feature network (keras_gan/evaluation/features.py): the dataset's own classifier
+by default, or InceptionV3 with `--inception_weights=PATH`. A table is printed and the numbers are
 written as JSON (`--out`; by default metrics.json beside the generator). The metrics (`--metrics`)
 are those of the registry, keras_gan/metrics/registry.py; `--help` lists them. The library behind
-this command is keras_gan/scoring.py.
+this command is keras_gan/evaluation/saved.py.
 """
 
 import sys
 
-from keras_gan.cli import import_tensorflow_quietly, run_cli
+from keras_gan.cli import execute, import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
 from absl import flags  # noqa: E402
 
-from keras_gan import rundir, scoring  # noqa: E402
+from keras_gan.data.datasets import load_arrays  # noqa: E402
 from keras_gan.errors import ConfigError  # noqa: E402
-from keras_gan.metrics import features, registry  # noqa: E402
-from keras_gan.scoring import default_metrics  # noqa: E402
+from keras_gan.evaluation import features, saved  # noqa: E402
+from keras_gan.evaluation.scoring import default_metrics  # noqa: E402
+from keras_gan.metrics import registry  # noqa: E402
+from keras_gan.runs.config import config_beside  # noqa: E402
 
 
 def define_flags() -> flags.FlagValues:
@@ -49,7 +51,7 @@ def define_flags() -> flags.FlagValues:
     return fv
 
 
-def request_from_flags(fv) -> scoring.Request:
+def request_from_flags(fv) -> saved.Request:
     """The request of the flags; the dataset and data folder default to the run's beside a generator."""
     try:
         registry.parse(fv.metrics)
@@ -59,24 +61,24 @@ def request_from_flags(fv) -> scoring.Request:
         raise ConfigError("give exactly one of --generator=PATH.keras, --images=PATH.npy or --test_split.")
     if fv.num_samples < 10:
         raise ConfigError(f"--num_samples must be at least 10. Received: num_samples={fv.num_samples}")
-    config = rundir.config_beside(fv.generator) if fv.generator else None
+    config = config_beside(fv.generator) if fv.generator else None
     dataset = fv.dataset or (config.dataset if config else None)
     if not dataset:
         raise ConfigError("--dataset is required (no run config.json beside the generator names one).")
-    return scoring.Request(dataset, fv.generator or "", fv.images or "", fv.test_split,
-                           fv.data_dir or (config.data_dir if config else None), fv.num_samples, fv.metrics,
-                           fv.inception_weights or "", fv.seed, fv.out or "", sys.stdout.isatty())
+    return saved.Request(dataset, fv.generator or "", fv.images or "", fv.test_split,
+                         fv.data_dir or (config.data_dir if config else None), fv.num_samples, fv.metrics,
+                         fv.inception_weights or "", fv.seed, fv.out or "", sys.stdout.isatty())
 
 
 def _body(fv, argv_rest) -> int:
     if argv_rest == ["train-classifier"]:
         if not fv.dataset:
             raise ConfigError("train-classifier needs --dataset.")
-        features.train_classifier(fv.dataset, fv.data_dir, epochs=fv.epochs)
+        features.train_classifier(load_arrays(fv.dataset, fv.data_dir), epochs=fv.epochs)
         return 0
     if argv_rest:
         raise ConfigError(f"unexpected arguments: {' '.join(argv_rest)} (the one command is train-classifier)")
-    scoring.evaluate(request_from_flags(fv))
+    saved.evaluate(request_from_flags(fv))
     return 0
 
 
@@ -84,7 +86,7 @@ def main(argv=None) -> int:
     argv = sys.argv if argv is None else argv
     rest = [a for a in argv[1:] if not a.startswith("-")]
     flags_only = [argv[0]] + [a for a in argv[1:] if a.startswith("-")]
-    return run_cli(flags_only, define_flags, lambda fv: _body(fv, rest))
+    return execute(flags_only, define_flags, lambda fv: _body(fv, rest))
 
 
 if __name__ == "__main__":

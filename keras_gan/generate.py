@@ -11,18 +11,18 @@ it is there; otherwise the noise is the slide deck's U(-1, 1) and the shape is i
 output size (784 -> 28x28x1, 3072 -> 32x32x3). `--noise` and `--image_shape` override both.
 A conditional generator (inputs: noise and a one-hot label) draws every sample of class `--label`,
 or, without it, a class grid: one row per class, `--cols` samples each (seeds/002's figure).
-The library behind it is keras_gan/sampling.py.
+The library behind it is keras_gan/inference/sampling.py.
 """
 
 import sys
 
-from keras_gan.cli import import_tensorflow_quietly, run_cli
+from keras_gan.cli import execute, import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
 from absl import flags  # noqa: E402
 
-from keras_gan.sampling import SampleRequest, sample_to_files  # noqa: E402
+from keras_gan.inference.sampling import SampleRequest, sample_to_files  # noqa: E402
 
 
 def define_flags() -> flags.FlagValues:
@@ -44,12 +44,12 @@ def define_flags() -> flags.FlagValues:
 
 def _body(fv) -> int:
     sample_to_files(SampleRequest(fv.generator, fv.num, fv["num"].present, fv.seed, fv.out, fv.npy, fv.noise, fv.cols,
-                            fv.image_shape, fv.label))
+                                  fv.image_shape, fv.label))
     return 0
 
 
 def main(argv=None) -> int:
-    return run_cli(sys.argv if argv is None else argv, define_flags, _body)
+    return execute(sys.argv if argv is None else argv, define_flags, _body)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,13 @@ loss_curves.png, generator.keras, discriminator.keras, checkpoint.npz and tensor
 generator_best.keras. Everything is rewritten atomically at the end of each epoch, the checkpoint
 last: a run stopped at any moment resumes from its last finished epoch and continues exactly as if
 it had not stopped. A diverged run (a NaN or infinite loss) stops with exit status 3 and keeps its
-last good epoch. The flags are TrainConfig's fields (keras_gan/config.py), where each is declared.
+last good epoch. The flags are TrainConfig's fields (keras_gan/runs/config.py), where each is
+declared; keras_gan/training/README.md lists them.
 """
 
 import sys
 
-from keras_gan.cli import import_tensorflow_quietly, run_cli
+from keras_gan.cli import execute, import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
@@ -24,10 +25,10 @@ import dataclasses  # noqa: E402
 
 from absl import flags  # noqa: E402
 
-from keras_gan import checkpoint, config, rundir  # noqa: E402
-from keras_gan.config import TrainConfig  # noqa: E402
 from keras_gan.errors import KerasGanError  # noqa: E402
-from keras_gan.loop import fit  # noqa: E402
+from keras_gan.runs import checkpoint, config  # noqa: E402
+from keras_gan.runs.config import TrainConfig  # noqa: E402
+from keras_gan.training.loop import fit  # noqa: E402
 
 DEFINE = {str: flags.DEFINE_string, int: flags.DEFINE_integer, float: flags.DEFINE_float, bool: flags.DEFINE_boolean}
 
@@ -49,7 +50,7 @@ def config_from_flags(fv: flags.FlagValues) -> TrainConfig:
     if not fv.resume:
         return TrainConfig(**given)
     run_dir = TrainConfig(output_dir=given["output_dir"], dataset=given["dataset"], model=given["model"]).run_dir
-    saved = rundir.read_config(run_dir)
+    saved = config.read_config(run_dir)
     return dataclasses.replace(saved, **{n: given[n] for n in names if fv[n].present})
 
 
@@ -75,7 +76,7 @@ def _body(fv) -> int:
 
 
 def main(argv=None) -> int:
-    return run_cli(sys.argv if argv is None else argv, define_flags, _body)
+    return execute(sys.argv if argv is None else argv, define_flags, _body)
 
 
 if __name__ == "__main__":

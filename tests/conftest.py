@@ -5,8 +5,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-
-from keras_gan import data, readers  # noqa: E402
+from keras_gan.data import datasets as data  # noqa: E402
+from keras_gan.data import readers  # noqa: E402
 
 
 def write_idx(path, array, *, gz=False):
@@ -58,12 +58,12 @@ def no_system_copy(monkeypatch):
 @pytest.fixture(scope="session")
 def classifier_cache(idx_dir, tmp_path_factory):
     """A KERAS_GAN_CACHE holding the evaluation classifier, trained once on the fabricated data."""
-    from keras_gan.metrics import features
+    from keras_gan.evaluation import features
 
     folder = tmp_path_factory.mktemp("classifier_cache")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("KERAS_GAN_CACHE", str(folder))
-        features.train_classifier("mnist", idx_dir, epochs=2, log=lambda *_: None)
+        features.train_classifier(data.load_arrays("mnist", idx_dir), epochs=2, log=lambda *_: None)
     return folder
 
 

@@ -5,18 +5,24 @@ import functools
 import json
 
 import keras
+import keras_gan
 import numpy as np
 import pytest
 import tensorflow as tf
 from keras import ops
-from tensorboard.backend.event_processing import event_accumulator
-
-import keras_gan
-from keras_gan import callbacks, data, evaluate, loop, losses, penalties, plots, presets, rundir, sampling, scoring, tasks, train
-from keras_gan.config import TrainConfig
+from keras_gan import evaluate, train
+from keras_gan.data import datasets as data
+from keras_gan.data import pipeline
 from keras_gan.errors import ConfigError
+from keras_gan.evaluation import scoring
+from keras_gan.io import figures as plots
 from keras_gan.metrics import registry
-from keras_gan.settings import positive
+from keras_gan.models import losses, penalties, presets, sampling
+from keras_gan.registry import positive
+from keras_gan.runs import folder as rundir
+from keras_gan.runs.config import TrainConfig
+from keras_gan.training import callbacks, loop, tasks
+from tensorboard.backend.event_processing import event_accumulator
 
 # --- a toy metric: the gap between the mean pixel of real and generated images ------------------
 
@@ -41,7 +47,7 @@ def test_a_metric_registered_outside_the_package_reaches_every_command(toy_metri
     scores = json.loads(out.read_text())
     arrays = data.load_arrays("mnist", idx_dir)
     real, _ = scoring.real_subset(arrays, 40, 0)
-    test = data.to_unit_range(arrays.x_test[:40])
+    test = pipeline.to_unit_range(arrays.x_test[:40])
     assert scores["mean_gap"] == pytest.approx(abs(real.mean() - test.mean()), rel=1e-6)
     assert "fid" in scores and "kid" not in scores
     # In training: evals.csv has its column, the log its label, TensorBoard its scalar.
@@ -87,7 +93,7 @@ def test_a_penalty_registered_outside_the_package_owns_its_setting(toy_penalty, 
     assert train.main(["train", "--model=wgan_drift", "--drift_weight=0.125", "--dry_run"]) == 0
     assert json.loads(capsys.readouterr().out)["drift_weight"] == 0.125
     # The critic's loss is the Wasserstein loss plus the term, at the configured weight.
-    gan = tasks.build_gan(config, (28, 28, 1))
+    gan = tasks.build_gan(config)
     rng = np.random.default_rng(0)
     real = rng.uniform(-1, 1, (32, 784)).astype("float32")
     noise = rng.uniform(-1, 1, (32, 10)).astype("float32")
@@ -151,9 +157,9 @@ def test_tensorboard_and_a_users_callback_see_every_step_of_a_real_run(idx_dir, 
     png = tf.make_ndarray(events["samples"][-1].tensor_proto)[2]  # width, height, then the encoded image
     image = tf.io.decode_png(png).numpy()
     assert image.shape == (config.sample_rows * 28, config.sample_cols * 28, 1)
-    run = tasks.build_gan(config, (28, 28, 1))  # the grid shows the last epoch's generator on the fixed noise
+    run = tasks.build_gan(config)  # the grid shows the last epoch's generator on the fixed noise
     run.generator.set_weights(keras.models.load_model(tmp_path / "run" / rundir.GENERATOR).get_weights())
-    expected = plots.tile(run.sample(sampling.fixed_noise(config)), (28, 28, 1), config.sample_rows, config.sample_cols)
+    expected = plots.tile(run.sample(tasks.fixed_noise(config)), (28, 28, 1), config.sample_rows, config.sample_cols)
     assert np.abs(image / 255.0 - expected).max() <= 1 / 255 + 1e-6
 
 
@@ -187,7 +193,7 @@ def test_the_python_api_of_the_readme(idx_dir, use_classifier, tmp_path):
     history = keras_gan.fit(config, log=lambda *_: None)
     assert len(history["d_loss"]) == 2
     g = keras_gan.load_generator(str(tmp_path / "cgan" / rundir.GENERATOR))
-    assert (g.noise, g.image_shape, g.num_classes, g.config) == ("normal", (28, 28, 1), 10, config)
+    assert (g.noise, g.image_shape, g.num_classes) == ("normal", (28, 28, 1), 10)
     images = g.sample(12, seed=0)
     assert images.shape == (12, 28, 28, 1) and images.dtype == np.float32
     # sample() draws each class in turn from the run's noise distribution, with the seed given.

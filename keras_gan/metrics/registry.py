@@ -7,13 +7,17 @@ the metric curves and `make experiment`'s report are all made from these declara
 
 A new metric is one file that computes it and ends with `register(Metric(...))`, imported once
 (keras_gan/metrics/__init__.py imports the package's own; a user's module registers by being
-imported before the scoring starts).
+imported before the scoring starts). `METRICS` is a registry like the presets', losses' and
+penalties' (keras_gan/registry.py).
 """
 
 import dataclasses
 from collections.abc import Callable
 
 import numpy as np
+
+from keras_gan.errors import ConfigError
+from keras_gan.registry import Registry
 
 FEATURES, PROBABILITIES, IMAGES = "features", "probabilities", "images"
 SPLITS = "splits"  # the dataset's whole training split, and its test split for calibration
@@ -92,21 +96,18 @@ class Metric:
         return self.columns[0]
 
 
-METRICS: dict[str, Metric] = {}
-
-
-def register(metric: Metric) -> Metric:
-    METRICS[metric.name] = metric
-    return metric
+METRICS = Registry("metric")
+register, get = METRICS.add, METRICS.named
 
 
 def parse(text: str) -> list[Metric]:
-    """The metrics of a comma-separated list of names, or a ValueError naming the unknown ones."""
+    """The metrics of a comma-separated list of names, or a ConfigError (a ValueError) naming the
+    unknown ones."""
     chosen = [m.strip() for m in text.split(",") if m.strip()]
     unknown = [m for m in chosen if m not in METRICS]
     if unknown or not chosen:
-        raise ValueError(f"unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(METRICS)}")
-    return [METRICS[m] for m in chosen]
+        raise ConfigError(f"unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(METRICS)}")
+    return [get(m) for m in chosen]
 
 
 def compute(metrics, inputs: Inputs) -> dict:

@@ -1,0 +1,1 @@
+"""Files: atomic writes, `.keras` networks that Keras alone loads, and PNG figures."""

@@ -1,0 +1,59 @@
+"""The networks: the slide deck's, layer for layer, made of Keras's own layers."""
+
+import keras
+import numpy as np
+
+from keras_gan.models import networks, presets
+from keras_gan.runs.config import TrainConfig
+
+
+def test_generator_is_the_slide_decks():
+    g = networks.build_generator(10, (28, 28, 1))
+    assert g.count_params() == 1_463_312
+    dense = [l for l in g.layers if isinstance(l, keras.layers.Dense)]
+    assert [l.units for l in dense] == [256, 512, 1024, 784]
+    assert [l.negative_slope for l in g.layers if isinstance(l, keras.layers.LeakyReLU)] == [0.2] * 3
+    assert dense[-1].activation is keras.activations.tanh
+    out = np.asarray(g(np.random.uniform(-1, 1, (64, 10)).astype("float32")))
+    assert out.shape == (64, 784) and out.min() >= -1 and out.max() <= 1
+
+
+def test_discriminator_is_the_slide_decks():
+    d = networks.build_discriminator((28, 28, 1))
+    assert d.count_params() == 1_460_225
+    dense = [l for l in d.layers if isinstance(l, keras.layers.Dense)]
+    assert [l.units for l in dense] == [1024, 512, 256, 1]
+    assert [l.rate for l in d.layers if isinstance(l, keras.layers.Dropout)] == [0.3] * 3
+    assert dense[-1].activation is keras.activations.linear  # logits; the loss takes them
+    init = dense[0].kernel_initializer
+    assert isinstance(init, keras.initializers.RandomNormal) and init.stddev == 0.02
+    # 802,816 draws: the sample standard deviation is within 1% of 0.02.
+    assert abs(float(np.std(dense[0].kernel)) - 0.02) < 2e-4
+    # The exported copy is the deck's D: the same layers and weights, a sigmoid on the last one.
+    deck = networks.with_output_activation(d, "sigmoid")
+    assert deck.count_params() == 1_460_225 and deck.layers[-1].activation is keras.activations.sigmoid
+    x = np.random.uniform(-1, 1, (32, 784)).astype("float32")
+    p, logit = np.asarray(deck(x)), np.asarray(d(x), np.float64)
+    assert p.shape == (32, 1) and np.all((p > 0) & (p < 1))
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-logit)), rtol=1e-6)
+    assert [np.array_equal(a, b) for a, b in zip(deck.get_weights(), d.get_weights())] == [True] * 8
+
+
+def test_cifar_shapes():
+    assert networks.build_generator(10, (32, 32, 3)).output_shape == (None, 3072)
+    assert networks.build_discriminator((32, 32, 3)).input_shape == (None, 3072)
+
+
+def test_every_network_is_made_of_keras_own_layers():
+    # A learner reading networks.py against the slides sees Keras's Dense and Dropout, and so does
+    # every network the family trains: no layer class of this package.
+    for name, preset in presets.PRESETS.items():
+        if preset.task != "noise":
+            continue
+        config = TrainConfig(model=name, dcgan_filters=8)
+        for model in preset.build_networks(noise_dim=config.noise_dim, image_shape=(28, 28, 1)):
+            classes = {type(layer) for layer in model._flatten_layers(include_self=False)}
+            assert all(c.__module__.startswith("keras.") for c in classes), (name, classes)
+    d = networks.build_discriminator()
+    assert {type(layer) for layer in d.layers} == {keras.layers.Dense, keras.layers.LeakyReLU, keras.layers.Dropout}
+    assert {type(layer) for layer in networks.build_generator().layers} == {keras.layers.Dense, keras.layers.LeakyReLU}
