@@ -38,7 +38,7 @@ data:
 	@[ -d $(FASHION_MNIST) ] || { $(APT) update -q && $(APT) install -y -q dataset-fashion-mnist; }
 
 test: install data
-	$(PY) -m pytest -n 2 tests
+	$(PY) -m pytest -n 2 --dist worksteal tests
 
 # Re-running resumes an interrupted run (or finds it finished).
 train: install data

@@ -1,3 +1,4 @@
+import fcntl
 import gzip
 import os
 
@@ -56,14 +57,21 @@ def no_system_copy(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def classifier_cache(idx_dir, tmp_path_factory):
-    """A KERAS_GAN_CACHE holding the evaluation classifier, trained once on the fabricated data."""
+def classifier_cache(idx_dir, tmp_path_factory, worker_id):
+    """A KERAS_GAN_CACHE holding the evaluation classifier, trained once on the fabricated data: once
+    per run, shared by the pytest-xdist workers (whose fabricated data is the same)."""
     from keras_gan.evaluation import features
 
-    folder = tmp_path_factory.mktemp("classifier_cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KERAS_GAN_CACHE", str(folder))
-        features.train_classifier(data.load_arrays("mnist", idx_dir), epochs=2, log=lambda *_: None)
+    shared = worker_id != "master"  # the workers' temporary folders lie in one folder of this run
+    root = tmp_path_factory.getbasetemp().parent if shared else tmp_path_factory.mktemp("cache")
+    folder = root / "classifier_cache"
+    with open(root / "classifier_cache.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other worker waits while one trains
+        if not (folder / "trained").exists():
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("KERAS_GAN_CACHE", str(folder))
+                features.train_classifier(data.load_arrays("mnist", idx_dir), epochs=2, log=lambda *_: None)
+            (folder / "trained").write_text("")
     return folder
 
 

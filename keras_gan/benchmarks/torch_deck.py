@@ -107,6 +107,6 @@ def step_function(uint8_images: np.ndarray, batch: int, *, compiled: bool, bfloa
             g_loss = functional.binary_cross_entropy_with_logits(d_net(g_net(noise())).float(), ones)
         g_loss.backward()
         g_opt.step()
-        return float(d_loss), float(g_loss)
+        return float(d_loss.detach()), float(g_loss.detach())
 
     return step

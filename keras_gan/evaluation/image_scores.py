@@ -124,23 +124,24 @@ def input_columns(lr: np.ndarray, scale: int) -> list:
             ("bicubic", transforms.upsample_bicubic(lr[:ROWS], scale))]
 
 
-def compare_super_resolution(runs: list[tuple[str, str]], path: str) -> bool:
+def compare_super_resolution(runs: list[tuple[str, str]], path: str, arrays_of=None) -> bool:
     """One figure of several super-resolution runs ([(name, run folder)]) on the same test images: the
     input, bicubic, each run's output, the real image. Runs of another dataset or scale than the first
-    are left out; False when there is nothing to compare."""
+    are left out; False when there is nothing to compare. `arrays_of(config)` gives a configuration's
+    data where the caller has read it already."""
     configs = [(name, directory, read_config(directory)) for name, directory in runs]
     if not configs:
         return False
     first = configs[0][2]
     same = [(name, directory) for name, directory, c in configs
             if (c.dataset, c.scale, c.data_dir) == (first.dataset, first.scale, first.data_dir)]
-    arrays = load_arrays(first.dataset, first.data_dir)
+    arrays = arrays_of(first) if arrays_of else load_arrays(first.dataset, first.data_dir)
     hr = to_unit_range(arrays.x_test[:ROWS])
     lr = transforms.downsample(hr, first.scale)
     outputs = [(name, apply(load_image_model(os.path.join(d, run_folder.GENERATOR), "upscale"), lr))
                for name, d in same]
     figures.comparison(input_columns(lr, first.scale) + outputs + [("real", hr)], path,
-                     title=f"x{first.scale} super-resolution of {first.dataset} test images")
+                       title=f"x{first.scale} super-resolution of {first.dataset} test images")
     return True
 
 
@@ -148,7 +149,7 @@ def super_resolution_figure(results: str, dataset: str) -> str:
     return os.path.join(results, f"super_resolution_{dataset}.png")
 
 
-def compare_runs(runs: list[tuple[str, str]], results: str) -> list[str]:
+def compare_runs(runs: list[tuple[str, str]], results: str, arrays_of=None) -> list[str]:
     """For each dataset, RESULTS/super_resolution_DATASET.png of the super-resolution runs among `runs`
     ([(name, run folder)]) that have a generator, drawn again when one of them changed; the paths."""
     by_dataset = {}
@@ -161,6 +162,6 @@ def compare_runs(runs: list[tuple[str, str]], results: str) -> list[str]:
     for dataset, group in by_dataset.items():
         path = super_resolution_figure(results, dataset)
         if up_to_date(path, *(os.path.join(d, run_folder.GENERATOR) for _, d in group)) or \
-                compare_super_resolution(group, path):
+                compare_super_resolution(group, path, arrays_of):
             made.append(path)
     return made

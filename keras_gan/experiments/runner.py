@@ -161,7 +161,7 @@ def figures(e: Experiment, directory: str) -> list[str]:
     return made
 
 
-def train_and_score(experiments, results: str, log=print) -> dict:
+def train_and_score(experiments, results: str, log=print, data: Data | None = None) -> dict:
     """Trains, scores and draws every (experiment, seed); returns {name: [scores per seed]}.
 
     Each call appends a line to RESULTS/sessions.csv (when it started, its wall-clock minutes, how many
@@ -175,7 +175,7 @@ def train_and_score(experiments, results: str, log=print) -> dict:
                 os.path.isfile(source) and not finished_epochs(seed_folder(results, e.name, seed)):
             raise ConfigError(f"experiment {e.name} starts from the generator of {e.init_from} (seed {seed}), which "
                               f"is not in {source}: run that experiment first, e.g. --only={e.init_from},{e.name}")
-    data = Data(log)
+    data = data or Data(log)
     cached = all(os.path.isfile(feature_networks.classifier_path(data.of(e.train_config(0, results))))
                  for e in experiments)
     session = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "trained": 0, "finished": False}
@@ -208,9 +208,10 @@ def train_and_score(experiments, results: str, log=print) -> dict:
     return summary
 
 
-def compare_super_resolution(experiments, results: str) -> list[str]:
+def compare_super_resolution(experiments, results: str, data: Data | None = None) -> list[str]:
     """RESULTS/super_resolution_DATASET.png: every super-resolution experiment's first seed, by dataset."""
-    return image_scores.compare_runs([(e.name, seed_folder(results, e.name, e.seeds[0])) for e in experiments], results)
+    return image_scores.compare_runs([(e.name, seed_folder(results, e.name, e.seeds[0])) for e in experiments], results,
+                                     (data or Data()).of)
 
 
 def check_existing_run(e: Experiment, seed: int, results: str) -> None:
@@ -230,14 +231,15 @@ def reproduce(request: Request, log=print) -> int:
     that has results (not only those of --only); returns the exit status."""
     experiments = load_experiments(request.configs, request.only, request.full, request.seeds)
     results = request.results + ("_full" if request.full else "")
+    data = Data(log)
     try:
-        train_and_score(experiments, results, log=log)
+        train_and_score(experiments, results, log=log, data=data)
     except KeyboardInterrupt as e:
         print("\ninterrupted: finished epochs are saved; run the same command again to carry on.", file=sys.stderr)
         return getattr(e, "exit_status", 130)
     report = request.report or os.path.join(os.path.dirname(os.path.abspath(results)),
                                             "report_full.md" if request.full else "report.md")
     everything = load_experiments(request.configs, "", request.full)
-    compare_super_resolution(everything, results)
+    compare_super_resolution(everything, results, data)
     log(f"wrote {write_report(everything, results, report, full=request.full)}")
     return 0

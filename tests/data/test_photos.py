@@ -1,4 +1,4 @@
-"""`--dataset=photos`: patches of the photographs scikit-image's wheel ships (keras_gan/photos.py),
+"""`--dataset=photos`: patches of the photographs scikit-image's wheel ships (keras_gan/data/photos.py),
 read from the installed files: where each patch comes from, the split that keeps test pixels out of
 training, the error without scikit-image, and a super-resolution epoch on them."""
 

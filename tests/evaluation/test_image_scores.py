@@ -1,5 +1,5 @@
 """The image-to-image members' scores on the test split (keras_gan/metrics/paired.py,
-keras_gan/image_scores.py): each paired metric against a closed form, the baselines' image
+keras_gan/evaluation/image_scores.py): each paired metric against a closed form, the baselines' image
 operations, and `make experiment` scoring, drawing and reporting CycleGAN, SRResNet and SRGAN runs."""
 
 import json
@@ -170,7 +170,7 @@ def test_experiment_scores_draws_and_reports_the_image_members(image_configs, tm
 
     # The side-by-side figure is drawn again when one of its generators is newer than it, else kept.
     drawn = []
-    monkeypatch.setattr(image_scores, "compare_super_resolution", lambda group, path: drawn.append(path) or True)
+    monkeypatch.setattr(image_scores, "compare_super_resolution", lambda group, path, *_: drawn.append(path) or True)
     written = figure.stat().st_mtime
     os.utime(stale / "generator.keras", (written + 5, written + 5))
     assert runner.compare_super_resolution(experiments, str(results)) == [str(figure)] and drawn == [str(figure)]
