@@ -10,7 +10,7 @@ from keras_gan import train
 from keras_gan.data import pipeline
 from keras_gan.errors import ConfigError
 from keras_gan.io import keras_files as saving
-from keras_gan.models import networks, presets, sampling
+from keras_gan.models import presets, sampling
 from keras_gan.models.gan import GAN, PenalizedCritic
 from keras_gan.runs import checkpoint
 from keras_gan.runs.config import TrainConfig
