@@ -15,12 +15,13 @@ import pytest
 from keras_gan.errors import ConfigError
 from keras_gan.runs.config import TrainConfig
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
 
 
 def run_script(code: str, *args: str, timeout: int = 540, env=None) -> dict:
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True,
-                          timeout=timeout, env={**ENV, **(env or {})}, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                          timeout=timeout, env={**ENV, **(env or {})}, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.split("RESULT", 1)[1])
 

@@ -20,7 +20,7 @@ from keras_gan.runs import folder as rundir
 from keras_gan.runs.config import TrainConfig
 from keras_gan.training import loop, strategies
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
 TIMEOUT = 240
 
