@@ -2,6 +2,8 @@
 a training run end to end on fabricated data, and its saved generator."""
 
 import dataclasses
+import pathlib
+import shutil
 
 import keras
 import numpy as np
@@ -242,24 +244,36 @@ def small(model, idx_dir, out, **kw):
     return TrainConfig(**{**values, **kw})
 
 
+_ONE_EPOCH = {}
+
+
+def one_epoch(model, idx_dir, tmp_path_factory):
+    """(config, history) of one epoch of `model`'s small configuration, trained once per process for
+    the tests that read it (the resume test continues a copy)."""
+    if model not in _ONE_EPOCH:
+        config = small(model, idx_dir, tmp_path_factory.mktemp(model))
+        _ONE_EPOCH[model] = config, loop.fit(config, log=lambda *_: None)
+    return _ONE_EPOCH[model]
+
+
 @pytest.mark.parametrize("model", FAMILY)
-def test_one_epoch_end_to_end_and_the_saved_generator_round_trips(model, idx_dir, tmp_path):
-    config = small(model, idx_dir, tmp_path / model)
-    history = loop.fit(config, log=lambda *_: None)
+def test_one_epoch_end_to_end_and_the_saved_generator_round_trips(model, idx_dir, tmp_path_factory):
+    config, history = one_epoch(model, idx_dir, tmp_path_factory)
     assert len(history["d_loss"]) == 2 and np.all(np.isfinite(history["d_loss"] + history["g_loss"]))
-    state, _ = checkpoint.load(str(tmp_path / model))
+    folder = pathlib.Path(config.run_dir)
+    state, _ = checkpoint.load(str(folder))
     gan = tasks.build_gan(config)
     gan.set_state(state)
     # The optimizers counted n_critic D updates per G update.
     d_iterations = int(gan.discriminator.optimizer.iterations.numpy())
     g_iterations = int(gan.combined.optimizer.iterations.numpy())
     assert (d_iterations, g_iterations) == (2 * config.n_critic, 2)
-    loaded = saving.load_generator_model(str(tmp_path / model / "generator.keras"))
+    loaded = saving.load_generator_model(str(folder / "generator.keras"))
     n = 5
     labels = np.arange(n) if gan.conditional else None
     np.testing.assert_array_equal(sampling.Generator(loaded, config.noise).sample(n, 0, labels),
                                   sampling.Generator(gan.generator, config.noise).sample(n, 0, labels))
-    assert (tmp_path / model / "samples" / "epoch_001.png").stat().st_size > 1000
+    assert (folder / "samples" / "epoch_001.png").stat().st_size > 1000
 
 
 def test_each_critic_update_gets_its_own_real_batch(idx_dir, tmp_path, monkeypatch):
@@ -290,10 +304,10 @@ def test_wgan_takes_five_critic_updates_per_generator_update(idx_dir, tmp_path, 
 
 
 @pytest.mark.parametrize("model", ["wgan_gp", "cgan", "vanilla_bn", "dcgan"])
-def test_resumed_runs_continue_exactly(model, idx_dir, tmp_path):
+def test_resumed_runs_continue_exactly(model, idx_dir, tmp_path, tmp_path_factory):
     # Exactly: the same losses to the last bit, BatchNorm's moving statistics and Dropout's seeds included.
     reference = loop.fit(small(model, idx_dir, tmp_path / "a", epochs=2), log=lambda *_: None)
-    loop.fit(small(model, idx_dir, tmp_path / "b", epochs=1), log=lambda *_: None)
+    shutil.copytree(one_epoch(model, idx_dir, tmp_path_factory)[0].run_dir, tmp_path / "b")  # a run stopped after epoch 1
     resumed = loop.fit(small(model, idx_dir, tmp_path / "b", epochs=2), resume=True, log=lambda *_: None)
     assert resumed["d_loss"] == reference["d_loss"] and resumed["g_loss"] == reference["g_loss"]
     a, b = checkpoint.load(str(tmp_path / "a"))[0], checkpoint.load(str(tmp_path / "b"))[0]

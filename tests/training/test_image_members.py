@@ -75,10 +75,22 @@ def model(request, use_classifier):
     return request.param
 
 
-def test_an_epoch_writes_the_run_folder(model, idx_dir, tmp_path):
+_REFERENCE = {}
+
+
+@pytest.fixture
+def reference(model, idx_dir, tmp_path_factory):
+    """(folder, history) of an uninterrupted run of `model`'s test configuration, trained once per
+    process for the tests that read it."""
+    if model not in _REFERENCE:
+        folder = tmp_path_factory.mktemp(f"reference_{model}")
+        _REFERENCE[model] = folder, loop.fit(config(model, idx_dir, folder), log=quiet)
+    return _REFERENCE[model]
+
+
+def test_an_epoch_writes_the_run_folder(model, reference, idx_dir, tmp_path):
     c = config(model, idx_dir, tmp_path / "run")
-    history = loop.fit(c, log=quiet)
-    run = tmp_path / "run"
+    run, history = reference
     built = tasks.make(c, data.load_arrays("mnist", idx_dir)).build(3)
     names = built.loss_names
     exports = sorted(built.exports())
@@ -138,11 +150,11 @@ class StopInEpoch2(callbacks.RunCallback):
             raise KeyboardInterrupt
 
 
-def test_resumed_runs_continue_exactly(model, idx_dir, tmp_path, monkeypatch):
+def test_resumed_runs_continue_exactly(model, reference, idx_dir, tmp_path, monkeypatch):
     # the pools' images and random state, the learning-rate schedule's step count and BatchNorm's
     # statistics all come back: the same losses to the last bit
     # (stopped, not extended: CycleGAN's decay is planned over --epochs, so a longer run decays later)
-    reference = loop.fit(config(model, idx_dir, tmp_path / "a"), log=quiet)
+    folder, reference = reference
     with pytest.raises(KeyboardInterrupt):
         loop.fit(config(model, idx_dir, tmp_path / "b"), log=quiet, callbacks=[StopInEpoch2()])
     # SRGAN's content network comes from the checkpoint: resuming needs no classifier in the cache
@@ -150,7 +162,7 @@ def test_resumed_runs_continue_exactly(model, idx_dir, tmp_path, monkeypatch):
     resumed = loop.fit(config(model, idx_dir, tmp_path / "b"), resume=True, log=quiet)
     names = [k for k in reference if k != "epochs"]
     assert all(resumed[k] == reference[k] for k in names)
-    a, b = checkpoint.load(str(tmp_path / "a"))[0], checkpoint.load(str(tmp_path / "b"))[0]
+    a, b = checkpoint.load(str(folder))[0], checkpoint.load(str(tmp_path / "b"))[0]
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     if model == "cyclegan":
         assert a["pool_a/images"].shape == (48, 28, 28, 1)  # 6 steps of 8 fakes, in a pool of 50
