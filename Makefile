@@ -1,7 +1,8 @@
 # make install    - a virtual environment in .venv with the package and its test tools; works with a
 #                   distribution's own Python (Debian's and Ubuntu's refuse pip outside one, PEP 668),
 #                   installing Debian's python3-venv first where it is missing
-# make test       - install, then run the test suite (what .ci/run runs)
+# make test       - install, then run the test suite (what .ci/run runs): three pytest-xdist workers,
+#                   which keep two cores busy while some tests wait on the processes they start
 # make train      - install, then train the slide-deck GAN on Fashion-MNIST (offline); MODEL=dcgan (or any
 #                   preset: python -m keras_gan.train --help) trains another member of the family
 # make experiment - every configuration of experiments/configs (reduced budget; FULL=1 for the papers'
@@ -38,7 +39,7 @@ data:
 	@[ -d $(FASHION_MNIST) ] || { $(APT) update -q && $(APT) install -y -q dataset-fashion-mnist; }
 
 test: install data
-	$(PY) -m pytest -n 2 --dist worksteal tests
+	$(PY) -m pytest -n 3 --dist worksteal tests
 
 # Re-running resumes an interrupted run (or finds it finished).
 train: install data

@@ -18,7 +18,7 @@ from keras_gan.runs import folder as rundir
 from keras_gan.runs.config import TrainConfig
 from keras_gan.training import callbacks, loop, tasks
 
-from tests.commands.test_generate import NO_KERAS_GAN, run_dir  # noqa: F401  (run_dir: a trained noise GAN)
+from tests.commands.test_generate import NO_KERAS_GAN, run_dir  # noqa: F401, F811  (run_dir: a trained noise GAN)
 
 SMALL = {"cyclegan": dict(filters=4, blocks=1, batch_size=8),
          "srgan": dict(filters=4, blocks=1, batch_size=8),
