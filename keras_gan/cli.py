@@ -51,14 +51,23 @@ def import_tensorflow_quietly() -> None:
 
 def execute(argv, define, body) -> int:
     """Parses absl flags into their own FlagValues and maps user errors to one line and their status
-    (2 for bad input), Ctrl-C and SIGTERM to 130 and 143."""
+    (2 for bad input), Ctrl-C and SIGTERM to 130 and 143, and output into a closed pipe
+    (`... --help | head`) to a quiet stop."""
+    try:
+        return _execute(argv, define, body)
+    except BrokenPipeError:  # the reader went away: stop writing, and say nothing more to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def _execute(argv, define, body) -> int:
     fv = define()
     if any(a in ("-h", "--help", "--helpshort", "--helpfull") for a in argv[1:]):
         module = sys.modules[define.__module__]
         name = module.__spec__.name if module.__spec__ else module.__name__
         print(f"usage: python -m {name} --flag=value ...\n")
         print((module.__doc__ or "").strip() + "\n\nflags:")
-        print(fv.get_help(include_special_flags=False))
+        print(fv.get_help(include_special_flags=False), flush=True)
         return 0
     main_thread = threading.current_thread() is threading.main_thread()  # signals go to the main thread only
     previous = signal.signal(signal.SIGTERM, _raise_interrupted) if main_thread else None
@@ -71,6 +80,8 @@ def execute(argv, define, body) -> int:
     except (flags.Error, KerasGanError) as e:
         print(f"error: {e}", file=sys.stderr)
         return getattr(e, "exit_status", 2)
+    except BrokenPipeError:
+        raise
     except OSError as e:  # a full disk, a read-only folder: say which file, keep what was saved
         print(f"error: {e.strerror or e}: {e.filename or ''}", file=sys.stderr)
         return 2

@@ -229,6 +229,19 @@ def test_help(capsys):
     assert "--epochs" in out and "--resume" in out and "Training:" in out
 
 
+def test_help_into_a_closed_pipe_stops_quietly():
+    # `python -m keras_gan.train --help | head -3`: the reader is gone before the help is written
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # the command's own quiet start
+        done = subprocess.run([sys.executable, "-m", "keras_gan.train", "--help"], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=120, env=environment)
+    finally:
+        os.close(write)
+    assert done.returncode == 128 + signal.SIGPIPE and done.stderr == "", done.stderr[-2000:]
+
+
 def test_cifar10_shaped_run(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (80, 32, 32, 3), dtype=np.uint8)
