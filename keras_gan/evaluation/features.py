@@ -3,14 +3,16 @@
 Two are available:
 
 * `classifier` (the default for MNIST-like data; TF-GAN's `mnist_score` / `mnist_frechet_distance`
-  idea): a small convolutional classifier (Adam with a cosine-decayed learning rate) that this package trains on the dataset's own training
-  split, once, and keeps as `.keras` in a cache folder. Its features are the 128 activations before
-  the softmax; its probabilities feed the Inception Score and mode coverage. Its test accuracy is
-  stored beside it and printed with every evaluation: it is the floor of what its scores can tell.
+  idea): a small convolutional classifier (Adam with a cosine-decayed learning rate) that this
+  package trains on the dataset's own training split, once, and keeps as `.keras` in a cache
+  folder. Its features are the 128 activations before the softmax; its probabilities feed the
+  Inception Score and mode coverage. Its test accuracy is stored beside it and printed with every
+  evaluation: it is the floor of what its scores can tell.
 * `inception` (`--inception_weights=PATH`): Keras's InceptionV3 with weights the user supplies,
   images resized to 299x299 and grey ones repeated to three channels; features are the 2048
-  pool activations, probabilities its 1000-way softmax. These are the features papers report FID
-  and IS on.
+  pool activations, probabilities its 1000-way softmax. This is Keras's InceptionV3, not the
+  2015 graph the reference FID code (TTUR, TF-GAN, pytorch-fid, clean-fid) uses, whose weights and
+  last pooling differ: its numbers are not the papers' either.
 
 SRGAN's content loss takes feature maps from here too: `content_network` (the classifier's, by
 default) or `vgg_content_network` (VGG19's, as the paper's, `--vgg_weights=PATH`).
