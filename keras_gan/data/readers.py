@@ -147,7 +147,9 @@ def read_images(path: str, shape, what: str) -> np.ndarray:
     except Exception as e:  # a truncated, pickled or non-numeric file: NumPy raises many types
         raise DataError(f"--images={path}: cannot read it as an .npy array of numbers ({reason(e)}).") from None
     layouts = {tuple(shape), (math.prod(shape),)} | ({tuple(shape[:2])} if shape[-1] == 1 else set())
-    if images.ndim < 2 or len(images) == 0 or tuple(images.shape[1:]) not in layouts:
+    if images.ndim >= 1 and len(images) == 0:
+        raise DataError(f"--images={path} holds no images (shape {images.shape}); the metrics need at least 2.")
+    if images.ndim < 2 or tuple(images.shape[1:]) not in layouts:
         raise DataError(f"--images={path} must hold {what} of {'x'.join(map(str, shape))}, as (N, H, W, C), "
                         f"(N, H, W) for one channel, or flat; got shape {images.shape}.")
     images = images.reshape((-1, *shape))

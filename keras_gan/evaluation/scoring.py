@@ -126,18 +126,27 @@ class Evaluator:
                      splits=self.splits)
 
 
+def closest_pairs(splits: registry.Reference, count: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """(generated index, training index, distance) of the `count` generated images nearest to a training
+    image, nearest first, and the CID threshold; None if the CID index was not computed on `n` images."""
+    found = splits.cache.get(("cid_nearest", "pixels"))
+    if found is None or len(found[0]) != n:
+        return None
+    distances, index, tau = found
+    closest = np.argsort(distances, kind="stable")[:count]
+    return closest, index[closest], distances[closest], tau
+
+
 def closest_to_training(splits: registry.Reference, fake: np.ndarray, path: str, *, count: int = 8,
                         title: str = "") -> bool:
     """Draws the `count` generated images nearest to a training image above those training images, with
     their distances and the CID threshold (what "duplicate" means for this model); False if the CID
     index was not computed on these images."""
-    found = splits.cache.get(("cid_nearest", "pixels"))
-    if found is None or len(found[0]) != len(fake):
+    pairs = closest_pairs(splits, count, len(fake))
+    if pairs is None:
         return False
-    distances, index, tau = found
-    closest = np.argsort(distances, kind="stable")[:count]
-    figures.nearest_pairs(fake[closest], splits.train_images[index[closest]], distances[closest], tau, path,
-                        title=title)
+    closest, index, distances, tau = pairs
+    figures.nearest_pairs(fake[closest], splits.train_images[index], distances, tau, path, title=title)
     return True
 
 

@@ -96,7 +96,7 @@ def time_left(experiments, results: str) -> float:
 
 def evaluate_run(e: Experiment, directory: str, data: Data, log=print) -> dict:
     """The run's scores (metrics.json), computed again only when its generator changed, they lack a
-    metric, or they came through another feature network than the dataset's cached one: the
+    metric, or a metric's scores are of an earlier version of it, or they came through another feature network than the dataset's cached one: the
     registry's default metrics of a noise generator's samples (keras_gan/evaluation/scoring.py), or
     an image-to-image member's scores on the test split (keras_gan/evaluation/image_scores.py)."""
     config = read_config(directory)
@@ -109,8 +109,12 @@ def evaluate_run(e: Experiment, directory: str, data: Data, log=print) -> dict:
             scores = run_folder.read_json(out, "")
             missing = (["test-split scores"] if image_task and "methods" not in scores else
                        [] if image_task else [m.name for m in registry.defaults() if m.headline.key not in scores])
+            outdated = [] if image_task else [m.name for m in registry.defaults() if m.name not in missing and
+                                              scores.get("metric_versions", {}).get(m.name, 1) != m.version]
             if missing:
                 log(f"  {out} has no {', '.join(missing)}: scoring the run again")
+            elif outdated:
+                log(f"  {out} has scores of an earlier version of {', '.join(outdated)}: scoring the run again")
             elif scores.get("feature_network") != network.description:
                 log(f"  {out} came through {scores.get('feature_network', 'an unnamed feature network')}, not the "
                     f"cached {network.description}: scoring the run again")
@@ -124,6 +128,7 @@ def evaluate_run(e: Experiment, directory: str, data: Data, log=print) -> dict:
         scores = score_samples(load_generator(generator_path), arrays, num_samples=e.num_samples, seed=config.seed,
                                network=network, log=log, figure=os.path.join(directory, run_folder.NEAREST),
                                name=generator_path)
+        scores["metric_versions"] = {m.name: m.version for m in registry.defaults()}
     write_text(out, json.dumps(scores, indent=2))
     return scores
 

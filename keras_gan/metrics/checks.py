@@ -1,5 +1,6 @@
-"""The one check every metric makes of its inputs: finite values, or a one-line error saying how many
-samples are not (NaN or infinite values come from a generator whose weights diverged)."""
+"""The checks every metric makes of its inputs, each a one-line error naming the set and what to do:
+at least two samples (a distribution of one sample has no spread to compare), and finite values
+(NaN or infinite values come from a generator whose weights diverged)."""
 
 import numpy as np
 
@@ -16,8 +17,17 @@ def check_finite(values, what: str) -> None:
                                "values (a generator whose weights diverged makes such images).")
 
 
+def check_samples(values, what: str, at_least: int = 2) -> None:
+    """Raises MetricInputError unless `values` holds at least `at_least` samples (rows), all finite."""
+    count = len(values) if np.ndim(values) else 0
+    if count < at_least:
+        raise MetricInputError(f"{count} {what}: the metrics compare distributions and need at least {at_least} "
+                               "samples in each set; give more (--num_samples, or a larger image file).")
+    check_finite(values, what)
+
+
 def finite_pair(real, fake, what: str = "feature vectors") -> tuple[np.ndarray, np.ndarray]:
     """`real` and `fake` as float64 arrays, once both are checked."""
-    check_finite(real, f"real {what}")
-    check_finite(fake, f"generated {what}")
+    check_samples(real, f"real {what}")
+    check_samples(fake, f"generated {what}")
     return np.asarray(real, np.float64), np.asarray(fake, np.float64)

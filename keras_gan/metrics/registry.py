@@ -81,6 +81,7 @@ class Metric:
     keys: tuple[str, ...] = ()     # every key of its output; default: its columns' keys
     classifier_only: bool = False  # needs the dataset classifier's own classes (not InceptionV3's)
     default: bool = True           # computed when no list of metrics is given
+    version: int = 1               # raised when its numbers change meaning: make experiment scores again
 
     @property
     def output_keys(self) -> tuple[str, ...]:

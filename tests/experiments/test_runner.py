@@ -9,6 +9,7 @@ from keras_gan.errors import ConfigError
 from keras_gan.evaluation import scoring
 from keras_gan.experiments import configs as experiment_configs
 from keras_gan.experiments import report, runner, sessions
+from keras_gan.metrics import registry
 from keras_gan.training import loop
 from PIL import Image
 
@@ -59,6 +60,13 @@ def test_runs_every_experiment_then_reuses_them(configs, tmp_path, monkeypatch):
     runner.train_and_score(experiment_configs.load_experiments(str(configs)), str(results), log=lines.append)
     assert sum("has no cid: scoring the run again" in line for line in lines) == 1
     assert json.loads(path.read_text()) == old
+    # So are scores of an earlier version of a metric (one whose numbers changed meaning since).
+    assert old["metric_versions"]["cid"] == registry.get("cid").version == 2
+    path.write_text(json.dumps({k: v for k, v in old.items() if k != "metric_versions"}))  # from version 1
+    lines.clear()
+    runner.train_and_score(experiment_configs.load_experiments(str(configs)), str(results), log=lines.append)
+    assert sum("has scores of an earlier version of cid: scoring the run again" in line for line in lines) == 1
+    assert json.loads(path.read_text()) == old
     # Scores through another feature network than the cached one (a classifier trained on another
     # machine, say) are scored again through the cached one, and only those.
     path.write_text(json.dumps({**old, "feature_network": "another classifier", "fid": 0.0}))
@@ -102,7 +110,8 @@ def test_experiment_scores_follow_the_documented_protocol(configs, tmp_path, idx
                           f"--out={tmp_path / 'cli.json'}"]) == 0
     cli = json.loads((tmp_path / "cli.json").read_text())
     assert cli["dataset"] == "mnist" and cli["evaluated"].startswith("40 samples of ")
-    assert {k: v for k, v in cli.items() if k not in ("dataset", "evaluated")} == ours
+    assert {k: v for k, v in cli.items() if k not in ("dataset", "evaluated")} == {
+        k: v for k, v in ours.items() if k != "metric_versions"}  # which versions made them: the runner's note
 
 
 def test_a_changed_configuration_is_refused_not_continued(configs, tmp_path):
