@@ -119,7 +119,7 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
              "Every run below is a `python -m keras_gan.train` run of a named configuration in "
              "`experiments/configs/`; its folder holds the configuration, losses, per-epoch times and figures.", ""]
     lines += _time_taken(results, rel)
-    rows, few, samples, image_runs = [], [], "", {}
+    rows, few, flagged, samples, image_runs = [], [], [], "", {}
     for e in experiments:
         seeds = scored_seeds(e, results)
         done = [seed_folder(results, e.name, s) for s in seeds]
@@ -164,6 +164,8 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
         if task != "noise":
             image_runs.setdefault("cyclegan" if task == "cyclegan" else ("sr", e.dataset), []).append((e, scores))
             continue
+        if any(s.get("copying") for s in scores):
+            flagged.append(f"`{e.name}`")
         cells = [_mean_sd([s.get(c.key) for s in scores], c.fmt) for c in table]
         rows.append((f"`{e.name}`", f" | {config.model} | {e.dataset} | {len(done)} | {e.epochs} | "
                      f"{_mean_sd(minutes, '{:.1f}')} | {_mean_sd(ips, '{:.0f}')} | " + " | ".join(cells) + " |",
@@ -186,6 +188,11 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
               "| experiment | model | dataset | seeds | epochs | minutes | img/s | "
               + " | ".join(c.label for c in table) + " |",
               "|" + "---|" * (7 + len(table))] + [f"| {name}{rest}" for name, rest, _ in rows] + [""]
+    if rows and any(c.key == "copying" for c in table):
+        lines += ["The data-copying test (Meehan et al. 2020; keras_gan/metrics/copying.py) flags a generator when its "
+                  "samples lie closer to the training set than new images do (C_T < -3, on pixels and their "
+                  "one-pixel translations): it flags "
+                  + (", ".join(flagged) if flagged else f"none of these {len(rows)} experiments") + ".", ""]
     lines += image_tables(image_runs, results, rel)
     if few:
         lines += [f"Fewer than three seeds, so no spread or a rough one: {', '.join(few)}. "

@@ -208,6 +208,12 @@ def test_report_reads_top_to_bottom(configs, tmp_path):
     for link in ("results/deck/seed_0/samples.gif", "results/deck/seed_0/interpolation.png",
                  "results/labels/seed_0/loss_curves.png"):
         assert f"]({link})" in text, link
+    # The copy test's verdict: none here; a run whose scores say copying is named.
+    assert "C_T < -3, on pixels and their one-pixel translations): it flags none of these 2 experiments." in text
+    path = results / "labels" / "seed_0" / "metrics.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "copying": 1.0}))
+    text = open(report.write_report(experiments, str(results), str(tmp_path / "report.md"))).read()
+    assert "one-pixel translations): it flags `labels`." in text
     # Rows scored through different feature networks are marked, and the table says which is which.
     ours = json.loads((results / "labels" / "seed_0" / "metrics.json").read_text())["feature_network"]
     assert "weights " in ours and f"through the feature network: {ours}." in text
