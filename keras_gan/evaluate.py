@@ -8,7 +8,10 @@
 
 The generated (or given) images are compared with `--num_samples` images of the dataset's training
 split, through a feature network (keras_gan/evaluation/features.py): the dataset's own classifier
-by default, or InceptionV3 with `--inception_weights=PATH`. A table is printed and the numbers are
+by default; the FID Inception of the reference FID code with `--fid_weights=PATH` (pytorch-fid's
+pt_inception-2015-12-05-6726825d.pth, or `download`), whose FIDs are those papers report; or Keras's
+InceptionV3 with `--inception_weights=PATH`. `--save_real_stats=PATH.npz` writes the real set's
+statistics (mu, sigma, pytorch-fid's layout) and `--real_stats=PATH.npz` scores FID against such a file. A table is printed and the numbers are
 written as JSON (`--out`; by default metrics.json beside the generator). The metrics (`--metrics`)
 are those of the registry, keras_gan/metrics/registry.py; `--help` lists them. The library behind
 this command is keras_gan/evaluation/saved.py.
@@ -44,6 +47,13 @@ def define_flags() -> flags.FlagValues:
         flag_values=fv)
     flags.DEFINE_string("inception_weights", None, "InceptionV3 weights (.h5) to use as the feature network.",
                         flag_values=fv)
+    flags.DEFINE_string("fid_weights", None, "The FID Inception's weights: pytorch-fid's "
+                        "pt_inception-2015-12-05-6726825d.pth, or 'download' (checked by its SHA-256).",
+                        flag_values=fv)
+    flags.DEFINE_string("real_stats", None, "An .npz of the real set's statistics (mu, sigma) to compute FID "
+                        "against, instead of training images.", flag_values=fv)
+    flags.DEFINE_string("save_real_stats", None, "Write the real set's statistics (mu, sigma) to this .npz.",
+                        flag_values=fv)
     flags.DEFINE_integer("seed", 0, "Seed of the noise and of the real subset.", flag_values=fv)
     flags.DEFINE_string("out", None, "JSON file to write (default: metrics.json beside the generator).",
                         flag_values=fv)
@@ -65,9 +75,11 @@ def request_from_flags(fv) -> saved.Request:
     dataset = fv.dataset or (config.dataset if config else None)
     if not dataset:
         raise ConfigError("--dataset is required (no run config.json beside the generator names one).")
+    metrics = "fid" if fv.real_stats and not fv["metrics"].present else fv.metrics  # statistics give FID alone
     return saved.Request(dataset, fv.generator or "", fv.images or "", fv.test_split,
-                         fv.data_dir or (config.data_dir if config else None), fv.num_samples, fv.metrics,
-                         fv.inception_weights or "", fv.seed, fv.out or "", sys.stdout.isatty())
+                         fv.data_dir or (config.data_dir if config else None), fv.num_samples, metrics,
+                         fv.inception_weights or "", fv.fid_weights or "", fv.real_stats or "",
+                         fv.save_real_stats or "", fv.seed, fv.out or "", sys.stdout.isatty())
 
 
 def _body(fv, argv_rest) -> int:

@@ -8,6 +8,9 @@ Two are available:
   folder. Its features are the 128 activations before the softmax; its probabilities feed the
   Inception Score and mode coverage. Its test accuracy is stored beside it and printed with every
   evaluation: it is the floor of what its scores can tell.
+* `fid_inception` (`--fid_weights=PATH` or `download`): the network of the reference FID code, the
+  Inception of 2015-12-05 with its FID blocks, from pytorch-fid's weights file
+  (keras_gan/evaluation/fid_inception.py): FIDs on the scale of papers that use that code.
 * `inception` (`--inception_weights=PATH`): Keras's InceptionV3 with weights the user supplies,
   images resized to 299x299 and grey ones repeated to three channels; features are the 2048
   pool activations, probabilities its 1000-way softmax. This is Keras's InceptionV3, not the
@@ -35,6 +38,7 @@ from keras import layers
 from keras_gan.data.datasets import digest
 from keras_gan.data.pipeline import to_unit_range
 from keras_gan.errors import ConfigError, ModelFileError, reason
+from keras_gan.evaluation import fid_inception
 from keras_gan.io.atomic import write_text
 from keras_gan.io.keras_files import load_network, save_network
 
@@ -216,6 +220,18 @@ def vgg_content_network(weights_path: str, image_shape, *, load: bool = True) ->
         kernel), bias_initializer=keras.initializers.Constant(bias))(x)
     x = keras.Model(vgg.inputs[0], vgg.get_layer(VGG_LAYER).output, name="vgg19_" + VGG_LAYER)(x)
     return keras.Model(inputs, layers.Rescaling(VGG_SCALE, name="paper_scale")(x), name="vgg19_content")
+
+
+def reference_inception(weights_path: str, image_shape) -> FeatureNetwork:
+    """The FID Inception with pytorch-fid's weights (a file, or "download"): 2048-d pool features and the
+    softmax of its 1008 logits, images prepared as the reference code prepares them."""
+    model = fid_inception.network(weights_path)
+    features, logits = model.outputs
+    two = keras.Model(model.inputs[0], [features, layers.Softmax()(logits)])
+    name = "downloaded" if weights_path == "download" else os.path.basename(weights_path)
+    return FeatureNetwork("inception", two, tuple(image_shape),
+                          f"FID Inception of 2015-12-05 ({name}, weights {weights_digest(model)}), 2048-d pool "
+                          "features, 8-bit images resized bilinearly to 299x299", fid_inception.prepare)
 
 
 def inception(weights_path: str, image_shape) -> FeatureNetwork:

@@ -11,13 +11,18 @@ import dataclasses
 import json
 import os
 
+import numpy as np
+
 from keras_gan.data.datasets import DATASETS, load_arrays
 from keras_gan.data.pipeline import to_unit_range
 from keras_gan.data.readers import read_images
 from keras_gan.evaluation import features as feature_networks
-from keras_gan.evaluation.scoring import (closest_to_training, format_table, metrics_of, real_subset, reference,
-                                          score, score_samples)
-from keras_gan.io.atomic import write_text
+from keras_gan.errors import ConfigError, DataError, reason
+from keras_gan.evaluation.scoring import (closest_to_training, format_table, generated, metrics_of, real_subset,
+                                          reference, score, score_samples)
+from keras_gan.metrics import finite_pair
+from keras_gan.metrics.frechet import frechet_distance, statistics
+from keras_gan.io.atomic import atomic_path, write_text
 from keras_gan.runs import folder as run_folder
 from keras_gan.runs.config import config_beside
 from keras_gan.runs.generator import load_generator
@@ -47,6 +52,9 @@ class Request:
     num_samples: int = 10000
     metrics: str = ""      # "": the default metrics
     inception_weights: str = ""
+    fid_weights: str = ""  # the FID Inception's weights (pytorch-fid's file), or "download"
+    real_stats: str = ""   # an .npz of the real set's feature statistics (mu, sigma) to compare with
+    save_real_stats: str = ""  # where to write the real set's statistics
     seed: int = 0
     out: str = ""          # JSON to write ("" : metrics.json beside a generator, else none)
     progress: bool = False
@@ -57,15 +65,26 @@ def evaluate(request: Request, log=print) -> dict:
     generator's metrics.json is written into its run folder, which is held meanwhile."""
     chosen = metrics_of(request.metrics)
     spec = DATASETS.named(request.dataset)
-    # The classifier is built (perhaps trained) only once the images to score have loaded.
-    network = (feature_networks.inception(request.inception_weights, spec.image_shape)
+    if request.real_stats and request.metrics and [m.name for m in chosen] != ["fid"]:
+        raise ConfigError("--real_stats holds the real set's statistics only, from which FID alone is computed; "
+                          "drop --metrics (or say --metrics=fid).")
+    if request.fid_weights and request.inception_weights:
+        raise ConfigError("give one of --fid_weights and --inception_weights: each names a feature network.")
+    network = (feature_networks.reference_inception(request.fid_weights, spec.image_shape) if request.fid_weights
+               else feature_networks.inception(request.inception_weights, spec.image_shape)
                if request.inception_weights else None)
+
     out = request.out or (os.path.join(os.path.dirname(os.path.abspath(request.generator)), run_folder.METRICS)
                           if request.generator else "")
     folder = os.path.dirname(out) if request.generator and not request.out and config_beside(out) else None
     with run_folder.lock(folder, "evaluating", hint="Or pass --out=FILE to write the scores elsewhere.") if folder \
             else contextlib.nullcontext():
-        results, what = _score(request, spec, network, chosen, log, out)
+        if request.real_stats:
+            results, what = _against_statistics(request, spec, network, log)
+        else:
+            results, what = _score(request, spec, network, chosen, log, out)
+        if request.save_real_stats:
+            _save_statistics(request, spec, network, log)
         results = {"dataset": request.dataset, "evaluated": what, **results}
         log(f"feature network: {results['feature_network']}")
         log(format_table(results))
@@ -73,6 +92,68 @@ def evaluate(request: Request, log=print) -> dict:
             write_text(out, json.dumps(results, indent=2))
             log(f"wrote {out}")
     return results
+
+
+def _images(request: Request, spec, arrays, log) -> tuple[np.ndarray, str]:
+    """The images `request` scores, other than a generator's: an .npy, or the test split."""
+    if request.images:
+        fake = read_images(request.images, spec.image_shape, f"{request.dataset} images")
+        return fake, f"{len(fake)} images of {request.images}"
+    n = min(request.num_samples, len(arrays.x_test))
+    return to_unit_range(arrays.x_test[:n]).reshape((-1, *spec.image_shape)), \
+        f"{n} real images of the {request.dataset} test split"
+
+
+def read_statistics(path: str, dimensions: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mu, sigma) of an .npz in pytorch-fid's layout, checked against the feature network's size."""
+    try:
+        with np.load(path) as f:
+            mu, sigma = np.asarray(f["mu"], np.float64), np.asarray(f["sigma"], np.float64)
+    except FileNotFoundError:
+        raise DataError(f"--real_stats={path}: file not found.") from None
+    except Exception as e:  # not an .npz, or without mu and sigma: NumPy raises many types
+        raise DataError(f"--real_stats={path} is not an .npz holding mu and sigma ({reason(e)}).") from None
+    if mu.shape != (dimensions,) or sigma.shape != (dimensions, dimensions) or not (
+            np.isfinite(mu).all() and np.isfinite(sigma).all()):
+        raise DataError(f"--real_stats={path} holds mu {mu.shape} and sigma {sigma.shape}; this feature network "
+                        f"needs finite ({dimensions},) and ({dimensions}, {dimensions}): statistics made through "
+                        "another network cannot be compared.")
+    return mu, sigma
+
+
+def _fake_images(request: Request, spec, arrays, log) -> tuple[np.ndarray, str]:
+    if request.generator:
+        fake, _ = generated(load_generator(request.generator), request.num_samples, request.seed + 1,
+                            request.generator)
+        return fake.reshape((-1, *spec.image_shape)), f"{request.num_samples} samples of {request.generator}"
+    return _images(request, spec, arrays, log)
+
+
+def _against_statistics(request: Request, spec, network, log) -> tuple[dict, str]:
+    """FID of the request's images against the statistics of `--real_stats`."""
+    arrays = load_arrays(request.dataset, request.data_dir)
+    network = network or feature_networks.classifier(arrays, log=log)
+    mu, sigma = read_statistics(request.real_stats, int(network.model.outputs[0].shape[-1]))
+    fake, what = _fake_images(request, spec, arrays, log)
+    fake_features = network(fake, progress=request.progress)[0]
+    finite_pair(fake_features, fake_features, "feature vectors")
+    log(f"scoring {what} against the statistics of {request.real_stats}")
+    return {"generated_samples": len(fake), "real_statistics": request.real_stats,
+            "feature_network": network.description,
+            "fid": frechet_distance(mu, sigma, *statistics(fake_features))}, what
+
+
+def _save_statistics(request: Request, spec, network, log) -> None:
+    """Writes the mean and covariance of the real subset's features (`--num_samples` training images,
+    drawn with `--seed`, as scored) as pytorch-fid's .npz layout: mu, sigma."""
+    arrays = load_arrays(request.dataset, request.data_dir)
+    network = network or feature_networks.classifier(arrays, log=log)
+    real, _ = real_subset(arrays, request.num_samples, request.seed)
+    mu, sigma = statistics(network(real, progress=request.progress)[0])
+    with atomic_path(request.save_real_stats, ".npz") as tmp:
+        np.savez(tmp, mu=mu, sigma=sigma)
+    log(f"wrote the statistics of {len(real)} training images through {network.description} to "
+        f"{request.save_real_stats}")
 
 
 def _score(request: Request, spec, network, chosen, log, out: str) -> tuple[dict, str]:
@@ -86,12 +167,8 @@ def _score(request: Request, spec, network, chosen, log, out: str) -> tuple[dict
     fake = read_images(request.images, spec.image_shape, f"{request.dataset} images") if request.images else None
     arrays = load_arrays(request.dataset, request.data_dir)
     real, real_labels = real_subset(arrays, request.num_samples, request.seed)
-    if request.images:
-        what = f"{len(fake)} images of {request.images}"
-    else:
-        n = min(request.num_samples, len(arrays.x_test))
-        fake = to_unit_range(arrays.x_test[:n]).reshape((-1, *spec.image_shape))
-        what = f"{n} real images of the {request.dataset} test split"
+    fake, what = (fake, f"{len(fake)} images of {request.images}") if request.images else \
+        _images(request, spec, arrays, log)
     network = network or feature_networks.classifier(arrays, log=log)
     log(f"scoring {what} against {len(real)} training images")
     splits = reference(arrays, network, chosen)
