@@ -4,7 +4,7 @@
     python -m keras_gan.evaluate --generator=runs/dcgan_fashion_mnist/generator.keras \\
         --dataset=fashion_mnist --num_samples=10000
     python -m keras_gan.evaluate --images=samples.npy --dataset=fashion_mnist   # another tool's output
-    python -m keras_gan.evaluate --test_split --dataset=fashion_mnist           # the real data: the floor
+    python -m keras_gan.evaluate --test_split --dataset=fashion_mnist           # real data: the best score
 
 The generated (or given) images are compared with `--num_samples` images of the dataset's training
 split, through a feature network (keras_gan/evaluation/features.py): the dataset's own classifier
@@ -38,7 +38,8 @@ def define_flags() -> flags.FlagValues:
     flags.DEFINE_string("generator", None, "A generator.keras to sample from.", flag_values=fv)
     flags.DEFINE_string("images", None, "An .npy of images in [-1, 1] (N, H, W, C) or flat, to score instead.",
                         flag_values=fv)
-    flags.DEFINE_boolean("test_split", False, "Score the dataset's real test split (the floor).", flag_values=fv)
+    flags.DEFINE_boolean("test_split", False, "Score the dataset's real test split: the best a generator can "
+                         "score (FID near 0, CID near 1).", flag_values=fv)
     flags.DEFINE_string("dataset", None, "mnist, fashion_mnist, cifar10 or photos (default: the run's).", flag_values=fv)
     flags.DEFINE_string("data_dir", None, "Folder with the dataset's files (tried first).", flag_values=fv)
     flags.DEFINE_integer("num_samples", 10000, "Generated and real samples to compare.", flag_values=fv)

@@ -103,12 +103,12 @@ def test_non_finite_inputs_are_refused(sets):
 
 
 def test_cid_through_the_evaluate_command_and_in_training(idx_dir, use_classifier, tmp_path):
-    out = tmp_path / "floor.json"
+    out = tmp_path / "real.json"
     assert evaluate.main(["evaluate", "--test_split", "--dataset=mnist", f"--data_dir={idx_dir}", "--num_samples=60",
                           "--metrics=cid,cid_features", f"--out={out}"]) == 0
-    floor = json.loads(out.read_text())
-    assert floor["creativity"] > 0.8 and floor["copying"] == 0.0 and floor["cid"] > 0.7
-    assert floor["creativity_features"] > 0.9
+    real = json.loads(out.read_text())
+    assert real["creativity"] > 0.8 and real["copying"] == 0.0 and real["cid"] > 0.7
+    assert real["creativity_features"] > 0.9
     # Training images as "generated" ones: all duplicates, with the figure of the closest ones.
     arrays = data.load_arrays("mnist", idx_dir)
     np.save(tmp_path / "copies.npy", pipeline.to_unit_range(arrays.x_train[:60]))
