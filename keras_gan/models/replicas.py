@@ -9,11 +9,16 @@ number of replicas (keras_gan/models/losses.py) and BatchNorm is synchronized
 (keras_gan/models/networks.py), so a step on R replicas moves the weights as one device does on the
 same global batch. On one device this is Keras's `train_on_batch` itself.
 
+Each replica draws its own Dropout masks (`own_dropout_masks`): Keras's seed generators are
+mirrored variables, so without it every replica would draw the same mask for its shard, and R
+replicas would use R times fewer independent masks than one device does on the same batch.
+
 The replicas' losses are averaged by our own step function (`_step_function`), because Keras's
 train function cannot reduce its scalar logs under MultiWorkerMirroredStrategy. Making the
 strategies themselves is the training loop's (keras_gan/training/strategies.py).
 """
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -60,6 +65,37 @@ def train_on_batch(model, x, y, return_dict: bool = False):
     return logs if return_dict else logs["loss"]
 
 
+def own_dropout_masks(model) -> None:
+    """Makes each replica draw its own masks in `model`'s Dropout layers: the replica's index is added
+    to the first word of every seed they draw inside a replica context of several replicas. One
+    device, or a call outside `strategy.run`, draws Keras's own seeds. Only the seed generators'
+    `next` of these layer objects changes (nothing of it is saved); the gradient penalty's
+    coefficients, which must agree across replicas, keep their shared seed."""
+    pending, seen = [model], set()
+    while pending:
+        layer = pending.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        pending.extend(getattr(layer, "layers", []))
+        generator = getattr(layer, "seed_generator", None)
+        if isinstance(layer, keras.layers.Dropout) and generator is not None and \
+                not getattr(generator, "per_replica", False):
+            generator.next = _per_replica(generator.next)
+            generator.per_replica = True
+
+
+def _per_replica(draw):
+    def next_seed(ordered=True):
+        seed = draw(ordered)
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return seed
+        replica = tf.cast(context.replica_id_in_sync_group, seed.dtype)
+        return seed + tf.stack([replica, tf.zeros_like(replica)])
+    return next_seed
+
+
 def _step_function(model):
     """`model.train_step` on every replica, in one tf.function made once per model: Keras's own train
     function reduces its scalar logs along an axis they lack under MultiWorkerMirroredStrategy, so
@@ -67,6 +103,7 @@ def _step_function(model):
     step = getattr(model, "_keras_gan_step", None)
     if step is None:
         strategy = model.distribute_strategy
+        own_dropout_masks(model)
 
         @tf.function(reduce_retracing=True)
         def step(data):

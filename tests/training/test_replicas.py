@@ -244,3 +244,50 @@ def test_the_image_presets_train_an_epoch_on_two_devices(idx_dir, classifier_cac
             assert len(one[name]) == 2 and np.all(np.isfinite(two[name])), (model, name)
             assert two[name] == pytest.approx(one[name], rel=1e-4, abs=1e-5), (model, name)
         assert (tmp_path / (model + "mirrored") / "checkpoint.npz").is_file()
+
+
+MASKS = """
+    import json
+    from keras_gan.training import strategies
+    strategies.configure_cpu_replicas(2)
+    import keras, numpy as np, tensorflow as tf
+    from keras_gan.models import replicas
+
+    def dropout():
+        return keras.Sequential([keras.Input((2000,)), keras.layers.Dropout(0.3, seed=3)])
+
+    def masks(own):
+        strategy = strategies.make_strategy("mirrored", 2)
+        with strategy.scope():
+            model = dropout()
+        if own:
+            replicas.own_dropout_masks(model)
+        step = tf.function(lambda: strategy.run(lambda: model(tf.ones((1, 2000)), training=True)))
+        return [np.asarray(m)[0] == 0 for m in strategy.experimental_local_results(step())]
+
+    out = {}
+    for own in (False, True):
+        first, second = masks(own)
+        out[str(own)] = {"equal": bool(np.array_equal(first, second)), "rates": [float(first.mean()), float(second.mean())]}
+    # One device: a patched layer draws the masks an untouched one draws.
+    plain, patched = dropout(), dropout()
+    replicas.own_dropout_masks(patched)
+    out["one_device_equal"] = all(np.array_equal(plain(tf.ones((4, 2000)), training=True),
+                                                 patched(tf.ones((4, 2000)), training=True)) for _ in range(3))
+    # The step of several replicas applies it to the model it trains.
+    strategy = strategies.make_strategy("mirrored", 2)
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dropout(0.3), keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+    replicas.train_on_batch(model, np.ones((4, 8), "float32"), np.ones((4, 1), "float32"))
+    out["step_applies_it"] = bool(model.layers[0].seed_generator.per_replica)
+    print("RESULT", json.dumps(out))
+"""
+
+
+def test_each_replica_draws_its_own_dropout_masks():
+    out = run_script(MASKS)
+    assert out["False"]["equal"]  # Keras's mirrored seed generator: the same mask on every replica
+    assert not out["True"]["equal"]
+    assert all(abs(rate - 0.3) < 0.05 for rate in out["True"]["rates"] + out["False"]["rates"])
+    assert out["one_device_equal"] and out["step_applies_it"]
