@@ -119,7 +119,7 @@ def test_the_frechet_arithmetic_is_clean_fids():
 def test_evaluate_through_the_fid_inception_with_reference_statistics(reference, idx_dir, tmp_path, capsys):
     from keras_gan import evaluate
 
-    common = ["evaluate", "--test_split", "--dataset=mnist", f"--data_dir={idx_dir}", "--num_samples=12",
+    common = ["evaluate", "--test_split", "--dataset=mnist", f"--data_dir={idx_dir}", "--num_samples=10",
               f"--fid_weights={reference['path']}"]
     stats = tmp_path / "mnist_stats.npz"
     assert evaluate.main(common + ["--metrics=fid,kid", f"--save_real_stats={stats}",
