@@ -5,12 +5,16 @@
 
     python -m keras_gan.generate --generator=runs/cgan_fashion_mnist/generator.keras --label=3
     python -m keras_gan.generate --generator=runs/cgan_fashion_mnist/generator.keras   # class grid
+    python -m keras_gan.generate --generator=runs/vanilla_fashion_mnist/generator.keras --interpolate=10
 
 The noise distribution and image shape come from the run's config.json beside the generator when
 it is there; otherwise the noise is the slide deck's U(-1, 1) and the shape is inferred from the
 output size (784 -> 28x28x1, 3072 -> 32x32x3). `--noise` and `--image_shape` override both.
 A conditional generator (inputs: noise and a one-hot label) draws every sample of class `--label`,
 or, without it, a class grid: one row per class, `--cols` samples each (seeds/002's figure).
+`--interpolate=N` draws paths of N images instead: between two seeded noise vectors
+(`--path=spherical` or `linear`), or for a conditional generator from each class to the next at one
+noise vector; the grid goes to `--out` and an animated GIF beside it.
 The library behind it is keras_gan/inference/sampling.py.
 """
 
@@ -39,12 +43,19 @@ def define_flags() -> flags.FlagValues:
     flags.DEFINE_string("image_shape", "", "H,W,C when it cannot be inferred.", flag_values=fv)
     flags.DEFINE_integer("label", None, "Conditional generators: the class of every sample "
                          "(default: a class grid, one row per class).", flag_values=fv)
+    flags.DEFINE_integer("interpolate", 0, "Draw interpolation paths of this many steps instead of samples: "
+                         "--num paths (default 6) between two seeded noise vectors, or for a conditional "
+                         "generator from class r to r + 1; a grid (--out) and an animated GIF beside it.",
+                         flag_values=fv)
+    flags.DEFINE_enum("path", "spherical", ["spherical", "linear"], "--interpolate between noise vectors: "
+                      "along the great circle (spherical, for Gaussian noise) or the straight line.",
+                      flag_values=fv)
     return fv
 
 
 def _body(fv) -> int:
     sample_to_files(SampleRequest(fv.generator, fv.num, fv["num"].present, fv.seed, fv.out, fv.npy, fv.noise, fv.cols,
-                                  fv.image_shape, fv.label))
+                                  fv.image_shape, fv.label, fv.interpolate, fv.path))
     return 0
 
 

@@ -5,6 +5,8 @@ canvas), never `pyplot`: nothing here changes the user's matplotlib backend or k
 so importing the package leaves a notebook's plotting as it was.
 """
 
+import math
+
 import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
@@ -128,6 +130,24 @@ def interpolation(rows: np.ndarray, image_shape, path: str, *, title: str = "") 
         fig.suptitle(title)
     fig.subplots_adjust(wspace=0.03, hspace=0.03)
     _save(fig, path)
+
+
+def walk(rows: np.ndarray, image_shape, path: str, *, seconds_per_frame: float = 0.12, zoom: int = 4) -> None:
+    """An animated GIF of interpolation paths: frame t shows every row's image at step t, in a grid, and
+    the animation walks forward and back so that it loops without a jump."""
+    n_rows, n_steps = rows.shape[:2]
+    cols = math.ceil(math.sqrt(n_rows))
+    grid_rows = math.ceil(n_rows / cols)
+    frames = []
+    for t in list(range(n_steps)) + list(range(n_steps - 2, 0, -1)):
+        grid = tile(rows[:, t].reshape((n_rows, -1)), image_shape, grid_rows, cols)
+        pixels = np.round(np.clip(grid, 0, 1) * 255).astype(np.uint8)
+        pixels = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
+        image = Image.fromarray(pixels)
+        frames.append(image.resize((image.width * zoom, image.height * zoom), Image.NEAREST).convert("RGB"))
+    with atomic_path(path, suffix=".gif") as tmp:
+        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
+                       duration=int(seconds_per_frame * 1000), loop=0)
 
 
 def nearest_pairs(generated: np.ndarray, training: np.ndarray, distances, threshold: float, path: str, *,

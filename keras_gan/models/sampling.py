@@ -38,6 +38,29 @@ def one_hot(labels, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[np.asarray(labels)]
 
 
+PATHS = ("spherical", "linear")
+
+
+def path_between(start, end, steps: int, kind: str = "spherical") -> np.ndarray:
+    """`steps` points from each row of `start` to the same row of `end`, both included: (rows, steps,
+    dim). `linear`: the straight line. `spherical` (White 2016, "Sampling Generative Networks"):
+    sin((1 - t) w) / sin w * start + sin(t w) / sin w * end, w the angle between the two vectors, which
+    keeps the norms that Gaussian noise concentrates on (straight lines pass through the low-norm
+    middle, where the generator saw little noise); parallel vectors fall back to the line."""
+    if kind not in PATHS:
+        raise ConfigError(f"the path must be one of {', '.join(PATHS)}. Received: {kind!r}")
+    a, b = np.asarray(start, np.float64), np.asarray(end, np.float64)
+    t = np.linspace(0.0, 1.0, steps)[None, :, None]
+    line = a[:, None] * (1 - t) + b[:, None] * t
+    if kind == "linear":
+        return line.astype(np.float32)
+    cos = np.sum(a * b, axis=1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+    w = np.arccos(np.clip(cos, -1.0, 1.0))[:, None, None]
+    sin = np.sin(w)
+    arc = (np.sin((1 - t) * w) * a[:, None] + np.sin(t * w) * b[:, None]) / np.where(sin > 1e-6, sin, 1.0)
+    return np.where(sin > 1e-6, arc, line).astype(np.float32)
+
+
 def num_classes(model) -> int | None:
     """The number of classes of a conditional generator; None for an unconditional one."""
     return int(model.inputs[1].shape[-1]) if len(model.inputs) == 2 else None
@@ -45,8 +68,9 @@ def num_classes(model) -> int | None:
 
 def decode(model, noise: np.ndarray, labels=None) -> np.ndarray:
     """The generator's images in [-1, 1] for given noise vectors (and, for a conditional generator,
-    one integer class per vector), in batches, in inference mode, as it makes them (flat for the
-    dense generators)."""
+    one integer class per vector, or one row of class weights per vector: a blend of one-hot rows,
+    as between two classes), in batches, in inference mode, as it makes them (flat for the dense
+    generators)."""
     noise = np.asarray(noise, np.float32)
     num, classes = len(noise), num_classes(model)
     if classes is None and labels is not None:
@@ -55,9 +79,14 @@ def decode(model, noise: np.ndarray, labels=None) -> np.ndarray:
         if labels is None:
             raise ConfigError(f"this generator is conditional: give it labels (0..{classes - 1}).")
         labels = np.asarray(labels)
-        if labels.shape != (num,) or labels.min() < 0 or labels.max() >= classes:
+        if labels.ndim == 2:
+            if labels.shape != (num, classes) or not np.all(np.isfinite(labels)) or labels.min() < 0:
+                raise ConfigError(f"class weights must be {num} rows of {classes} non-negative numbers.")
+            rows = labels.astype(np.float32)
+        elif labels.shape != (num,) or labels.min() < 0 or labels.max() >= classes:
             raise ConfigError(f"labels must be {num} integers in 0..{classes - 1}.")
-        rows = one_hot(labels, classes)
+        else:
+            rows = one_hot(labels, classes)
     out = []
     for i in range(0, num, BATCH):
         x = noise[i:i + BATCH] if classes is None else [noise[i:i + BATCH], rows[i:i + BATCH]]

@@ -184,3 +184,69 @@ def test_bad_labels(which, args, message, cgan_dir, run_dir, capsys):
     path = (cgan_dir if which == "cgan" else run_dir) / "generator.keras"
     assert generate.main(["generate", f"--generator={path}", "--out=", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_paths_between_vectors():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((5, 100)), rng.standard_normal((5, 100))
+    for kind in ("linear", "spherical"):
+        p = sampling.path_between(a, b, 7, kind)
+        assert p.shape == (5, 7, 100)
+        np.testing.assert_allclose(p[:, 0], a, atol=1e-6)
+        np.testing.assert_allclose(p[:, -1], b, atol=1e-6)
+    np.testing.assert_allclose(sampling.path_between(a, b, 3, "linear")[:, 1], (a + b) / 2, atol=1e-6)
+    # The great circle: for vectors of one norm the norm stays, and the angle grows in equal steps.
+    b = b / np.linalg.norm(b, axis=1, keepdims=True) * np.linalg.norm(a, axis=1, keepdims=True)
+    arc = sampling.path_between(a, b, 9, "spherical").astype(np.float64)
+    np.testing.assert_allclose(np.linalg.norm(arc, axis=2), np.linalg.norm(a, axis=1)[:, None].repeat(9, 1), rtol=1e-5)
+    unit = arc / np.linalg.norm(arc, axis=2, keepdims=True)
+    angles = np.arccos(np.clip(np.sum(unit[:, :1] * unit, axis=2), -1, 1))
+    np.testing.assert_allclose(np.diff(angles, axis=1), np.diff(angles, axis=1)[:, :1].repeat(8, 1), atol=1e-5)
+    # Parallel vectors fall back to the line; an unknown path is a clear error.
+    np.testing.assert_allclose(sampling.path_between(a, 2 * a, 3, "spherical")[:, 1], 1.5 * a, rtol=1e-5)
+    with pytest.raises(Exception, match="the path must be one of spherical, linear"):
+        sampling.path_between(a, b, 3, "curvy")
+
+
+@pytest.mark.parametrize("path", ["spherical", "linear"])
+def test_interpolate_draws_the_generators_own_images_along_the_path(run_dir, tmp_path, path):
+    assert generate.main(["generate", f"--generator={run_dir / 'generator.keras'}", "--interpolate=5", "--num=3",
+                          f"--path={path}", "--seed=4", f"--out={tmp_path / 'walk.png'}",
+                          f"--npy={tmp_path / 'walk.npy'}"]) == 0
+    images = np.load(tmp_path / "walk.npy")
+    g = run_generator.load_generator(str(run_dir / "generator.keras"))
+    ends = g.noise_for(6, 4).reshape(3, 2, -1)
+    expected = g.decode(sampling.path_between(ends[:, 0], ends[:, 1], 5, path).reshape(15, -1))
+    assert images.shape == (15, 28, 28, 1)
+    np.testing.assert_allclose(images, expected, atol=1e-6)
+    np.testing.assert_allclose(images[::5], g.decode(ends[:, 0]), atol=1e-5)  # each path starts at its vector
+    assert (tmp_path / "walk.png").stat().st_size > 1000
+    from PIL import Image
+    with Image.open(tmp_path / "walk.gif") as gif:
+        assert gif.n_frames == 2 * 5 - 2  # forward and back
+
+
+def test_a_conditional_generator_interpolates_between_classes(cgan_dir, tmp_path):
+    generator = cgan_dir / "generator.keras"
+    assert generate.main(["generate", f"--generator={generator}", "--interpolate=4", "--num=3", "--seed=2",
+                          f"--out={tmp_path / 'classes.png'}", f"--npy={tmp_path / 'classes.npy'}"]) == 0
+    images = np.load(tmp_path / "classes.npy").reshape(3, 4, -1)
+    g = run_generator.load_generator(str(generator))
+    noise = g.noise_for(3, 2)
+    # Row r starts at class r and ends at class r + 1, with the same noise vector all along.
+    np.testing.assert_allclose(images[:, 0], g.decode(noise, np.arange(3)).reshape(3, -1), atol=1e-5)
+    np.testing.assert_allclose(images[:, -1], g.decode(noise, np.arange(1, 4)).reshape(3, -1), atol=1e-5)
+    halfway = np.eye(10, dtype=np.float32)[np.arange(3)] * (2 / 3) + np.eye(10, dtype=np.float32)[np.arange(1, 4)] / 3
+    np.testing.assert_allclose(images[:, 1], g.decode(noise, halfway).reshape(3, -1), atol=1e-5)
+    # Held at one class: paths between noise vectors of that class.
+    assert generate.main(["generate", f"--generator={generator}", "--interpolate=4", "--num=2", "--label=7",
+                          f"--out={tmp_path / 'seven.png'}", f"--npy={tmp_path / 'seven.npy'}"]) == 0
+    ends = g.noise_for(4, 0).reshape(2, 2, -1)
+    np.testing.assert_allclose(np.load(tmp_path / "seven.npy").reshape(8, -1),
+                               g.decode(sampling.path_between(ends[:, 0], ends[:, 1], 4).reshape(8, -1),
+                                        np.full(8, 7)).reshape(8, -1), atol=1e-5)
+
+
+def test_an_interpolation_of_one_step_is_refused(run_dir, capsys):
+    assert generate.main(["generate", f"--generator={run_dir / 'generator.keras'}", "--interpolate=1"]) == 2
+    assert "--interpolate must be at least 2 steps" in capsys.readouterr().err
