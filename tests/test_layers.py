@@ -67,7 +67,8 @@ def test_every_module_is_in_a_layer_and_every_command_on_top():
     assert {f"keras_gan.{name}" for name in top} == named
     commands = {f"keras_gan.{p.stem}" for p in PACKAGE.glob("*.py") if 'if __name__ == "__main__":' in p.read_text()}
     assert commands == layers()[0] == {f"keras_gan.{c}" for c in
-                                       ("train", "generate", "evaluate", "translate", "upscale", "experiment", "bench")}
+                                       ("train", "generate", "evaluate", "translate", "upscale", "experiment", "bench",
+                                        "export")}
 
 
 def test_the_package_imports_nothing_of_its_own_at_import_time():
