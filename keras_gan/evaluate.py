@@ -76,7 +76,7 @@ def request_from_flags(fv) -> saved.Request:
     dataset = fv.dataset or (config.dataset if config else None)
     if not dataset:
         raise ConfigError("--dataset is required (no run config.json beside the generator names one).")
-    metrics = "fid" if fv.real_stats and not fv["metrics"].present else fv.metrics  # statistics give FID alone
+    metrics = fv.metrics if fv["metrics"].present else ""  # "": the defaults, or FID alone with --real_stats
     return saved.Request(dataset, fv.generator or "", fv.images or "", fv.test_split,
                          fv.data_dir or (config.data_dir if config else None), fv.num_samples, metrics,
                          fv.inception_weights or "", fv.fid_weights or "", fv.real_stats or "",

@@ -20,7 +20,7 @@ from keras_gan.evaluation import features as feature_networks
 from keras_gan.errors import ConfigError, DataError, reason
 from keras_gan.evaluation.scoring import (closest_to_training, format_table, generated, metrics_of, real_subset,
                                           reference, score, score_samples)
-from keras_gan.metrics import finite_pair
+from keras_gan.metrics.checks import check_samples
 from keras_gan.metrics.frechet import frechet_distance, statistics
 from keras_gan.io.atomic import atomic_path, write_text
 from keras_gan.runs import folder as run_folder
@@ -50,7 +50,7 @@ class Request:
     test_split: bool = False
     data_dir: str | None = None
     num_samples: int = 10000
-    metrics: str = ""      # "": the default metrics
+    metrics: str = ""      # "": the default metrics (FID alone with real_stats)
     inception_weights: str = ""
     fid_weights: str = ""  # the FID Inception's weights (pytorch-fid's file), or "download"
     real_stats: str = ""   # an .npz of the real set's feature statistics (mu, sigma) to compare with
@@ -63,9 +63,9 @@ class Request:
 def evaluate(request: Request, log=print) -> dict:
     """Scores what `request` names, prints the table and writes the JSON; returns the scores. A
     generator's metrics.json is written into its run folder, which is held meanwhile."""
-    chosen = metrics_of(request.metrics)
+    chosen = metrics_of(request.metrics or ("fid" if request.real_stats else ""))  # statistics give FID alone
     spec = DATASETS.named(request.dataset)
-    if request.real_stats and request.metrics and [m.name for m in chosen] != ["fid"]:
+    if request.real_stats and [m.name for m in chosen] != ["fid"]:
         raise ConfigError("--real_stats holds the real set's statistics only, from which FID alone is computed; "
                           "drop --metrics (or say --metrics=fid).")
     if request.fid_weights and request.inception_weights:
@@ -73,18 +73,12 @@ def evaluate(request: Request, log=print) -> dict:
     network = (feature_networks.reference_inception(request.fid_weights, spec.image_shape) if request.fid_weights
                else feature_networks.inception(request.inception_weights, spec.image_shape)
                if request.inception_weights else None)
-
     out = request.out or (os.path.join(os.path.dirname(os.path.abspath(request.generator)), run_folder.METRICS)
                           if request.generator else "")
     folder = os.path.dirname(out) if request.generator and not request.out and config_beside(out) else None
     with run_folder.lock(folder, "evaluating", hint="Or pass --out=FILE to write the scores elsewhere.") if folder \
             else contextlib.nullcontext():
-        if request.real_stats:
-            results, what = _against_statistics(request, spec, network, log)
-        else:
-            results, what = _score(request, spec, network, chosen, log, out)
-        if request.save_real_stats:
-            _save_statistics(request, spec, network, log)
+        results, what = _score(request, spec, network, chosen, log, out)
         results = {"dataset": request.dataset, "evaluated": what, **results}
         log(f"feature network: {results['feature_network']}")
         log(format_table(results))
@@ -94,13 +88,18 @@ def evaluate(request: Request, log=print) -> dict:
     return results
 
 
-def _images(request: Request, spec, arrays, log) -> tuple[np.ndarray, str]:
-    """The images `request` scores, other than a generator's: an .npy, or the test split."""
+def _to_score(request: Request, spec, arrays) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """The images `request` scores (a generator's samples from noise seed + 1, an .npy, or the test
+    split), the labels a conditional generator was asked for, and what they are, in words."""
+    if request.generator:
+        fake, labels = generated(load_generator(request.generator), request.num_samples, request.seed + 1,
+                                 request.generator)
+        return fake.reshape((-1, *spec.image_shape)), labels, f"{request.num_samples} samples of {request.generator}"
     if request.images:
         fake = read_images(request.images, spec.image_shape, f"{request.dataset} images")
-        return fake, f"{len(fake)} images of {request.images}"
+        return fake, None, f"{len(fake)} images of {request.images}"
     n = min(request.num_samples, len(arrays.x_test))
-    return to_unit_range(arrays.x_test[:n]).reshape((-1, *spec.image_shape)), \
+    return to_unit_range(arrays.x_test[:n]).reshape((-1, *spec.image_shape)), None, \
         f"{n} real images of the {request.dataset} test split"
 
 
@@ -121,61 +120,41 @@ def read_statistics(path: str, dimensions: int) -> tuple[np.ndarray, np.ndarray]
     return mu, sigma
 
 
-def _fake_images(request: Request, spec, arrays, log) -> tuple[np.ndarray, str]:
-    if request.generator:
-        fake, _ = generated(load_generator(request.generator), request.num_samples, request.seed + 1,
-                            request.generator)
-        return fake.reshape((-1, *spec.image_shape)), f"{request.num_samples} samples of {request.generator}"
-    return _images(request, spec, arrays, log)
-
-
-def _against_statistics(request: Request, spec, network, log) -> tuple[dict, str]:
-    """FID of the request's images against the statistics of `--real_stats`."""
-    arrays = load_arrays(request.dataset, request.data_dir)
-    network = network or feature_networks.classifier(arrays, log=log)
-    mu, sigma = read_statistics(request.real_stats, int(network.model.outputs[0].shape[-1]))
-    fake, what = _fake_images(request, spec, arrays, log)
-    fake_features = network(fake, progress=request.progress)[0]
-    finite_pair(fake_features, fake_features, "feature vectors")
-    log(f"scoring {what} against the statistics of {request.real_stats}")
-    return {"generated_samples": len(fake), "real_statistics": request.real_stats,
-            "feature_network": network.description,
-            "fid": frechet_distance(mu, sigma, *statistics(fake_features))}, what
-
-
-def _save_statistics(request: Request, spec, network, log) -> None:
-    """Writes the mean and covariance of the real subset's features (`--num_samples` training images,
-    drawn with `--seed`, as scored) as pytorch-fid's .npz layout: mu, sigma."""
-    arrays = load_arrays(request.dataset, request.data_dir)
-    network = network or feature_networks.classifier(arrays, log=log)
-    real, _ = real_subset(arrays, request.num_samples, request.seed)
-    mu, sigma = statistics(network(real, progress=request.progress)[0])
-    with atomic_path(request.save_real_stats, ".npz") as tmp:
-        np.savez(tmp, mu=mu, sigma=sigma)
-    log(f"wrote the statistics of {len(real)} training images through {network.description} to "
-        f"{request.save_real_stats}")
-
-
 def _score(request: Request, spec, network, chosen, log, out: str) -> tuple[dict, str]:
-    figure = os.path.join(os.path.dirname(os.path.abspath(out)), run_folder.NEAREST) if out else ""
-    if request.generator:
-        what = f"{request.num_samples} samples of {request.generator}"
-        log(f"scoring {what} against as many training images")
-        return score_generator(request.generator, request.dataset, data_dir=request.data_dir,
-                               num_samples=request.num_samples, seed=request.seed, network=network, metrics=chosen,
-                               progress=request.progress, figure=figure, log=log), what
-    fake = read_images(request.images, spec.image_shape, f"{request.dataset} images") if request.images else None
+    """The scores of what `request` names: against `--num_samples` training images drawn with the seed
+    (their statistics written to `--save_real_stats`), or, with `--real_stats`, FID against those."""
     arrays = load_arrays(request.dataset, request.data_dir)
+    fake, fake_labels, what = _to_score(request, spec, arrays)
+    network = network or feature_networks.classifier(arrays, log=log)  # built once the images are at hand
+    if request.real_stats:
+        mu, sigma = read_statistics(request.real_stats, int(network.model.outputs[0].shape[-1]))
+        log(f"scoring {what} against the statistics of {request.real_stats}")
+        fake_features = network(fake, progress=request.progress)[0]
+        check_samples(fake_features, "generated feature vectors")
+        return {"generated_samples": len(fake), "real_statistics": request.real_stats,
+                "feature_network": network.description,
+                "fid": frechet_distance(mu, sigma, *statistics(fake_features))}, what
     real, real_labels = real_subset(arrays, request.num_samples, request.seed)
-    fake, what = (fake, f"{len(fake)} images of {request.images}") if request.images else \
-        _images(request, spec, arrays, log)
-    network = network or feature_networks.classifier(arrays, log=log)
     log(f"scoring {what} against {len(real)} training images")
+    real_features = network(real, progress=request.progress) if request.save_real_stats else None
+    if real_features is not None:
+        _save_statistics(request.save_real_stats, real_features[0], log)
+        log(f"  (the statistics of those {len(real)} training images through {network.description})")
     splits = reference(arrays, network, chosen)
-    results = score(real, fake, network, metrics=chosen, real_labels=real_labels, num_classes=len(spec.class_names),
-                    seed=request.seed, progress=request.progress, splits=splits)
-    if figure and splits and request.images:
-        closest_to_training(splits, fake, figure, title=f"{os.path.basename(request.images)}: the images closest "
-                                                        "to a training image")
+    results = score(real, fake, network, metrics=chosen, real_labels=real_labels, fake_labels=fake_labels,
+                    num_classes=len(spec.class_names), seed=request.seed, progress=request.progress,
+                    real_features=real_features, splits=splits)
+    figure = os.path.join(os.path.dirname(os.path.abspath(out)), run_folder.NEAREST) if out else ""
+    if figure and splits and not request.test_split:
+        name = os.path.basename(request.generator or request.images)
+        closest_to_training(splits, fake, figure, title=f"{name}: the images closest to a training image")
     return {"real_samples": len(real), "generated_samples": len(fake), "feature_network": network.description,
             **results}, what
+
+
+def _save_statistics(path: str, features: np.ndarray, log) -> None:
+    """Writes the mean and covariance of `features` as pytorch-fid's .npz layout: mu, sigma."""
+    mu, sigma = statistics(features)
+    with atomic_path(path, ".npz") as tmp:
+        np.savez(tmp, mu=mu, sigma=sigma)
+    log(f"wrote {path}")

@@ -30,6 +30,7 @@ from keras_gan.experiments.report import write_report
 from keras_gan.io import figures as draw
 from keras_gan.io.atomic import up_to_date, write_text
 from keras_gan.metrics import registry
+from keras_gan.models import sampling
 from keras_gan.runs import checkpoint
 from keras_gan.runs import folder as run_folder
 from keras_gan.runs.config import read_config
@@ -156,8 +157,7 @@ def figures(e: Experiment, directory: str) -> list[str]:
             generator, seed = load_generator(generator_path), read_config(directory).seed
             rows, steps = 6, 10
             ends = generator.noise_for(2 * rows, [seed, 0x1E7]).reshape(rows, 2, -1)
-            t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
-            z = (ends[:, :1] * (1 - t) + ends[:, 1:] * t).reshape(rows * steps, -1)
+            z = sampling.path_between(ends[:, 0], ends[:, 1], steps, "linear").reshape(rows * steps, -1)
             classes = generator.num_classes  # a conditional generator keeps one class per row
             images = generator.decode(z, None if classes is None else np.repeat(np.arange(rows) % classes, steps))
             draw.interpolation(images.reshape(rows, steps, -1), generator.image_shape, path,

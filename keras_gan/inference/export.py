@@ -100,7 +100,7 @@ def export_generator(request: ExportRequest, log=print) -> dict:
     g = load_generator(request.generator)
     n = -(-max(request.checks, 1) // request.batch) * request.batch
     inputs = _inputs(g, n, request.seed)
-    expected = sampling.decode(g.model, inputs[0], None if len(inputs) == 1 else np.argmax(inputs[1], axis=1))
+    expected = sampling.decode(g.model, *inputs)
     parent = os.path.dirname(os.path.abspath(request.out))
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".export-", dir=parent)

@@ -75,7 +75,7 @@ def test_grey_images_are_quantized_and_repeated_to_three_channels():
     x = np.asarray(fid_inception.prepare(grey))
     assert x.shape == (2, 299, 299, 3)
     np.testing.assert_array_equal(x[..., 0], x[..., 2])
-    small = np.asarray(fid_inception.prepare(np.kron(grey, np.ones((1, 1, 1, 1)))[:, :1, :1]))  # one pixel
+    small = np.asarray(fid_inception.prepare(grey[:, :1, :1]))  # one pixel, spread over 299x299
     levels = (small[0, 0, 0, 0] + 1) / 2 * 255
     assert levels == pytest.approx(round(levels), abs=1e-4)  # an 8-bit value
 
@@ -116,14 +116,21 @@ def test_the_frechet_arithmetic_is_clean_fids():
     assert ours == pytest.approx(clean_fid_distance(*statistics(a), *statistics(b)), rel=1e-6)
 
 
-def test_evaluate_through_the_fid_inception_with_reference_statistics(reference, idx_dir, tmp_path, capsys):
+def test_evaluate_through_the_fid_inception_with_reference_statistics(reference, idx_dir, tmp_path, capsys,
+                                                                     monkeypatch):
     from keras_gan import evaluate
+    from keras_gan.evaluation import features
 
     common = ["evaluate", "--test_split", "--dataset=mnist", f"--data_dir={idx_dir}", "--num_samples=10",
               f"--fid_weights={reference['path']}"]
     stats = tmp_path / "mnist_stats.npz"
+    calls = []
+    real_call = features.FeatureNetwork.__call__
+    monkeypatch.setattr(features.FeatureNetwork, "__call__",
+                        lambda self, images, **k: calls.append(len(images)) or real_call(self, images, **k))
     assert evaluate.main(common + ["--metrics=fid,kid", f"--save_real_stats={stats}",
                                    f"--out={tmp_path / 'direct.json'}"]) == 0
+    assert calls == [10, 10]  # the real images' features serve both the statistics and the scores
     direct = json.loads((tmp_path / "direct.json").read_text())
     assert direct["feature_network"].startswith("FID Inception of 2015-12-05 (pt_inception.pth, weights ")
     with np.load(stats) as f:
