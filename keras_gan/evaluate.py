@@ -25,7 +25,7 @@ import_tensorflow_quietly()
 
 from absl import flags  # noqa: E402
 
-from keras_gan.data.datasets import load_arrays  # noqa: E402
+from keras_gan.data.datasets import load_arrays, split_name  # noqa: E402
 from keras_gan.errors import ConfigError  # noqa: E402
 from keras_gan.evaluation import features, saved  # noqa: E402
 from keras_gan.evaluation.scoring import default_metrics  # noqa: E402
@@ -40,8 +40,12 @@ def define_flags() -> flags.FlagValues:
                         flag_values=fv)
     flags.DEFINE_boolean("test_split", False, "Score the dataset's real test split: the best a generator can "
                          "score (FID near 0, CID near 1).", flag_values=fv)
-    flags.DEFINE_string("dataset", None, "mnist, fashion_mnist, cifar10 or photos (default: the run's).", flag_values=fv)
+    flags.DEFINE_string("dataset", None, "mnist, fashion_mnist, cifar10, photos or folder:PATH (default: the run's).",
+                        flag_values=fv)
     flags.DEFINE_string("data_dir", None, "Folder with the dataset's files (tried first).", flag_values=fv)
+    flags.DEFINE_integer("image_size", 0, "folder datasets: the side of the images (default: the run's, else 64).",
+                         flag_values=fv)
+    flags.DEFINE_integer("channels", 0, "folder datasets: 3 or 1 (default: the run's, else 3).", flag_values=fv)
     flags.DEFINE_integer("num_samples", 10000, "Generated and real samples to compare.", flag_values=fv)
     flags.DEFINE_string("metrics", default_metrics(), "Which metrics, comma-separated: " + "; ".join(
         f"{m.name}: {m.help}" + ("" if m.default else " (not by default)") for m in registry.METRICS.values()) + ".",
@@ -76,18 +80,24 @@ def request_from_flags(fv) -> saved.Request:
     dataset = fv.dataset or (config.dataset if config else None)
     if not dataset:
         raise ConfigError("--dataset is required (no run config.json beside the generator names one).")
+    dataset, data_dir = split_name(dataset, fv.data_dir)
+    own = config is not None and config.dataset == dataset  # the run's data: its folder, size and classes
     metrics = fv.metrics if fv["metrics"].present else ""  # "": the defaults, or FID alone with --real_stats
     return saved.Request(dataset, fv.generator or "", fv.images or "", fv.test_split,
-                         fv.data_dir or (config.data_dir if config else None), fv.num_samples, metrics,
+                         data_dir or (config.data_dir if own else None), fv.num_samples, metrics,
                          fv.inception_weights or "", fv.fid_weights or "", fv.real_stats or "",
-                         fv.save_real_stats or "", fv.seed, fv.out or "", sys.stdout.isatty())
+                         fv.save_real_stats or "", fv.seed, fv.out or "", sys.stdout.isatty(),
+                         image_size=fv.image_size or (config.image_size if own else 0),
+                         channels=fv.channels or (config.channels if own else 0),
+                         classes=tuple(config.classes) if own and config.classes else None)
 
 
 def _body(fv, argv_rest) -> int:
     if argv_rest == ["train-classifier"]:
         if not fv.dataset:
             raise ConfigError("train-classifier needs --dataset.")
-        features.train_classifier(load_arrays(fv.dataset, fv.data_dir), epochs=fv.epochs)
+        features.train_classifier(load_arrays(fv.dataset, fv.data_dir, image_size=fv.image_size,
+                                              channels=fv.channels), epochs=fv.epochs)
         return 0
     if argv_rest:
         raise ConfigError(f"unexpected arguments: {' '.join(argv_rest)} (the one command is train-classifier)")

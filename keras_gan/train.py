@@ -45,7 +45,7 @@ def define_flags() -> flags.FlagValues:
 def config_from_flags(fv: flags.FlagValues) -> TrainConfig:
     """The configuration of the flags; with --resume, the run's config.json with the flags given on
     the command line on top (`train` then refuses the changes a resumed run may not make)."""
-    names = config.names()
+    names = [n for n in config.names() if n in fv]  # every setting but the ones a run records itself
     given = {n: fv[n].value for n in names}
     if not fv.resume:
         return TrainConfig(**given)

@@ -1,13 +1,20 @@
+import atexit
 import fcntl
+import functools
 import gzip
 import os
+import pathlib
+import shutil
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from keras_gan.data import datasets as data  # noqa: E402
-from keras_gan.data import readers  # noqa: E402
+from keras_gan.data import photos, readers  # noqa: E402
+from keras_gan.models import presets  # noqa: E402
+from PIL import Image  # noqa: E402
 
 
 def write_idx(path, array, *, gz=False):
@@ -37,6 +44,49 @@ def write_idx_dataset(folder, n_train=512, n_test=64, *, gz=False, seed=0):
     for key, arr in (("x_train", x), ("y_train", y), ("x_test", xt), ("y_test", yt)):
         write_idx(os.path.join(folder, readers.IDX_FILES[key]), arr, gz=gz)
     return x, y, xt, yt
+
+
+PHOTO_CLASSES = ("astronaut", "chelsea", "coffee")
+FORMATS = ("png", "jpg", "bmp", "gif")
+
+
+def photo(name):
+    with Image.open(os.path.join(photos.folder(), name + ".png")) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def write_photo_folder(root, per_class=24, *, seed=0):
+    """Class subfolders of real photographs' crops of varied sizes, formats and modes (grey, RGBA)."""
+    rng = np.random.default_rng(seed)
+    for name in PHOTO_CLASSES:
+        picture = photo(name)
+        os.makedirs(root / name, exist_ok=True)
+        for i in range(per_class):
+            h, w = (int(v) for v in rng.integers(40, 120, 2))
+            r, c = rng.integers(0, picture.shape[0] - h), rng.integers(0, picture.shape[1] - w)
+            image = Image.fromarray(picture[r:r + h, c:c + w])
+            if i % 6 == 1:
+                image = image.convert("L")
+            elif i % 6 == 2 and FORMATS[i % 4] in ("png", "gif"):
+                image = image.convert("RGBA")
+            image.save(root / name / f"{i:03d}.{FORMATS[i % 4]}")
+    return root
+
+
+@functools.cache
+def photo_folder() -> str:
+    """A folder dataset of real photographs' crops (three classes of 12), written once per process."""
+    root = pathlib.Path(tempfile.mkdtemp(prefix="keras_gan_photos_"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return str(write_photo_folder(root, per_class=12))
+
+
+def family_data(model: str, idx_dir: str) -> dict:
+    """TrainConfig values of data that `model` takes, small: the MNIST-shaped IDX files, or, for the
+    paper's DCGAN (which needs sides of 8, 16, 32 ...), the photo folder at 16x16, at a tenth of the width."""
+    if presets.get(model).architecture == "paper":
+        return dict(dataset=f"folder:{photo_folder()}", image_size=16, dcgan_filters=8)
+    return dict(dataset="mnist", data_dir=idx_dir)
 
 
 @pytest.fixture(autouse=True)

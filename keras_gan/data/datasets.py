@@ -10,6 +10,9 @@ Sources are tried in order and the first that holds the data wins:
    (never when the environment sets KERAS_GAN_OFFLINE=1);
 5. for ``photos``, the files a package ships (photos.py: scikit-image's photographs).
 
+``folder`` is any folder of image files (``--dataset=folder:PATH``, folders.py), at the image size
+and channels asked for; its spec (`folder_spec`) is made from them and the folder's class subfolders.
+
 A missing source is skipped; a source that has the files but whose files are corrupt is an error
 (silently falling back to other data would hide the problem). Nothing ever substitutes another
 dataset or a subset. The arrays carry their dataset's spec (`Arrays.spec`), so nothing after the
@@ -25,7 +28,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from keras_gan.data import photos
+from keras_gan.data import folders, photos
 from keras_gan.data.readers import IDX_FILES, read_dataset_folder
 from keras_gan.errors import DataError
 from keras_gan.registry import Registry
@@ -93,12 +96,22 @@ class Arrays:
     y_test: np.ndarray
     source: str
     spec: DatasetSpec
+    stream: folders.ImageFiles | None = None  # a folder's training images on disk (x_train: a subset of them)
+    identity: str = ""        # the fingerprint where it is not a digest of the arrays (a folder's)
+    skipped: tuple = ()       # (path, why) of each file of a folder that could not be read
+    notes: tuple = ()         # lines for the log about how the data was read
 
     @functools.cached_property
     def fingerprint(self) -> str:
         """A digest of the images and labels (not of where they came from): the same data read from
-        IDX files, an .npz or TFDS has the same fingerprint, and any other data another."""
-        return digest((self.x_train, self.y_train, self.x_test, self.y_test))[:16]
+        IDX files, an .npz or TFDS has the same fingerprint, and any other data another. A folder's is
+        that of its files' names and sizes (keras_gan/data/folders.py)."""
+        return self.identity or digest((self.x_train, self.y_train, self.x_test, self.y_test))[:16]
+
+    @property
+    def num_train(self) -> int:
+        """The training images: in memory, or streamed from disk."""
+        return self.stream.num_examples if self.stream is not None else len(self.x_train)
 
 
 def digest(arrays) -> str:
@@ -235,10 +248,64 @@ def sources(spec: DatasetSpec, data_dir: str | None = None, *, tfds_dir: str | N
     return found
 
 
-def load_arrays(name: str, data_dir: str | None = None, *, tfds_dir: str | None = None,
-                download: bool = True) -> Arrays:
-    """Loads dataset `name` from the first source that has it, or raises one DataError naming them all."""
+FOLDER = "folder"
+FOLDER_SIZE, FOLDER_CHANNELS = 64, 3
+
+
+def split_name(name: str, data_dir: str | None = None) -> tuple[str, str | None]:
+    """("folder", PATH) for "folder:PATH" (PATH and `data_dir` must agree); (name, data_dir) otherwise."""
+    if name.startswith(FOLDER + ":"):
+        path = name[len(FOLDER) + 1:]
+        if data_dir and os.path.abspath(os.path.expanduser(data_dir)) != os.path.abspath(os.path.expanduser(path)):
+            raise DataError(f"--dataset={name} and --data_dir={data_dir} name two folders; give the folder once.")
+        return FOLDER, path
+    return name, data_dir
+
+
+def folder_spec(data_dir: str | None, image_size: int = 0, channels: int = 0,
+                classes=None) -> DatasetSpec:
+    """The spec of a folder dataset at `image_size` x `image_size` x `channels` (0: 64 and 3), with
+    `classes` (default: the folder's class subfolders, listed now)."""
+    size, channels = image_size or FOLDER_SIZE, channels or FOLDER_CHANNELS
+    names = tuple(classes) if classes else folders.class_names(data_dir)
+    return DatasetSpec(FOLDER, (size, size, channels), len(names), names,
+                       how_to_get="--dataset=folder:PATH with PATH a folder of images")
+
+
+def spec_of(name: str, data_dir: str | None = None, *, image_size: int = 0, channels: int = 0,
+            classes=None) -> DatasetSpec:
+    """The spec of dataset `name` ("folder:PATH" or "folder" with `data_dir` included)."""
+    name, data_dir = split_name(name, data_dir)
+    if name == FOLDER:
+        return folder_spec(data_dir, image_size, channels, classes)
     spec = get_spec(name)
+    asked = (image_size or spec.image_shape[0], channels or spec.image_shape[2])
+    if asked != (spec.image_shape[0], spec.image_shape[2]):
+        raise DataError(f"{name}'s images are {'x'.join(map(str, spec.image_shape))}; --image_size and --channels "
+                        "resize the images of a folder dataset (--dataset=folder:PATH) only. Leave them out.")
+    return spec
+
+
+def load_folder(spec: DatasetSpec, data_dir: str, *, memory_mb: float = 2048, cache: str = "", log=print) -> Arrays:
+    """A folder dataset read at `spec`'s image shape (keras_gan/data/folders.py)."""
+    read = folders.load(data_dir, spec.image_shape, memory_mb=memory_mb, cache=cache, log=log)
+    if read.class_names != spec.class_names:
+        raise DataError(f"{data_dir} now has the classes {', '.join(read.class_names)}, not "
+                        f"{', '.join(spec.class_names)} as when the run began; restore its class subfolders.")
+    source = f"folder {os.path.abspath(os.path.expanduser(data_dir))}"
+    return Arrays(read.x_train, read.y_train, read.x_test, read.y_test, source, spec, stream=read.stream,
+                  identity=read.fingerprint, skipped=read.skipped, notes=read.notes)
+
+
+def load_arrays(name: str, data_dir: str | None = None, *, tfds_dir: str | None = None,
+                download: bool = True, image_size: int = 0, channels: int = 0, classes=None,
+                memory_mb: float = 2048, cache: str = "", log=print) -> Arrays:
+    """Loads dataset `name` from the first source that has it, or raises one DataError naming them all;
+    a folder dataset ("folder:PATH", or "folder" with `data_dir`) at `image_size` and `channels`."""
+    spec = spec_of(name, data_dir, image_size=image_size, channels=channels, classes=classes)
+    name, data_dir = split_name(name, data_dir)
+    if name == FOLDER:
+        return load_folder(spec, data_dir, memory_mb=memory_mb, cache=cache, log=log)
     tried = sources(spec, data_dir, tfds_dir=tfds_dir, download=download)
     for src in tried:
         arrays = src.load()

@@ -1,8 +1,10 @@
-"""The input pipeline: uint8 images in memory, served per epoch as `tf.data` batches in [-1, 1]."""
+"""The input pipeline: uint8 images in memory (`Pipeline`), or image files streamed from disk
+(`FilePipeline`), served per epoch as `tf.data` batches in [-1, 1]."""
 
 import numpy as np
 import tensorflow as tf
 
+from keras_gan.data.folders import ImageFiles, decode
 from keras_gan.errors import DataError
 
 # The deck's `x / 127.5 - 1` in float32 for every pixel value: indexing it scales uint8 pixels exactly.
@@ -19,6 +21,11 @@ def _pixels(images) -> np.ndarray:
 def to_unit_range(images: np.ndarray) -> np.ndarray:
     """uint8 pixels 0..255 to float32 in [-1, 1], as the slide deck's `x / 127.5 - 1`."""
     return UNIT_RANGE[_pixels(images)]
+
+
+def epoch_order(n: int, seed, epoch: int) -> np.ndarray:
+    """The order in which epoch `epoch` visits `n` examples: a permutation drawn from (seed, epoch)."""
+    return np.random.default_rng([*np.ravel(seed), epoch]).permutation(n)
 
 
 class Pipeline:
@@ -42,7 +49,7 @@ class Pipeline:
         self._datasets = {}
 
     def order(self, seed, epoch: int) -> np.ndarray:
-        return np.random.default_rng([*np.ravel(seed), epoch]).permutation(self.num_examples)
+        return epoch_order(self.num_examples, seed, epoch)
 
     def _dataset(self, batch_size: int, steps: int):
         images, labels, order = self.images, self.labels, self._order
@@ -57,6 +64,63 @@ class Pipeline:
         return (tf.data.Dataset.range(steps)
                 .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                 .prefetch(tf.data.AUTOTUNE))
+
+    def epoch(self, *, batch_size: int, seed, epoch: int, steps: int | None = None):
+        """The batches of one epoch; iterate them fully before asking for the next epoch."""
+        available = self.num_examples // batch_size
+        steps = available if steps is None else min(steps, available)
+        self._order.assign(self.order(seed, epoch))
+        if (batch_size, steps) not in self._datasets:
+            self._datasets[batch_size, steps] = self._dataset(batch_size, steps)
+        return self._datasets[batch_size, steps]
+
+
+class FilePipeline:
+    """A folder's training images streamed from disk (keras_gan/data/folders.py), served as `Pipeline`
+    serves images in memory: the same per-epoch order from (seed, epoch), the same batches in [-1, 1]
+    (and labels), the last partial batch dropped. Each image is decoded from its file in parallel in
+    the tf.data pipeline, or, where the folder has a cache file, read back from it; a few batches are
+    prefetched, so resident memory does not grow with the folder."""
+
+    def __init__(self, files: ImageFiles, *, labels: bool = False, flatten: bool = True):
+        self.files, self.flatten = files, flatten
+        self.num_examples = files.num_examples
+        self.labels = tf.constant(np.asarray(files.labels, np.int64)) if labels else None
+        self._order = tf.Variable(tf.range(self.num_examples, dtype=tf.int64), trainable=False)
+        self._datasets = {}
+
+    def order(self, seed, epoch: int) -> np.ndarray:
+        return epoch_order(self.num_examples, seed, epoch)
+
+    def _dataset(self, batch_size: int, steps: int):
+        files, order, labels = self.files, self._order, self.labels
+        shape = files.image_shape
+        unit = tf.constant(UNIT_RANGE)
+        if files.cache:
+            def read(step):  # one batch of records of the cache file
+                idx = order[step * batch_size:(step + 1) * batch_size]
+                images = tf.numpy_function(files.read_cached, [idx], tf.uint8, stateful=False)
+                return tf.ensure_shape(images, (batch_size, *shape)), idx
+
+            batches = tf.data.Dataset.range(steps).map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        else:
+            paths = tf.constant(np.array(files.paths, dtype=object))
+
+            def read_one(i):
+                index = order[i]
+                return decode(tf.gather(paths, index), shape), index
+
+            batches = (tf.data.Dataset.range(steps * batch_size)
+                       .map(read_one, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                       .batch(batch_size, drop_remainder=True))
+
+        def scale(images, idx):
+            x = tf.gather(unit, tf.cast(images, tf.int32))
+            if self.flatten:
+                x = tf.reshape(x, (batch_size, -1))
+            return x if labels is None else (x, tf.gather(labels, idx))
+
+        return batches.map(scale, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
 
     def epoch(self, *, batch_size: int, seed, epoch: int, steps: int | None = None):
         """The batches of one epoch; iterate them fully before asking for the next epoch."""

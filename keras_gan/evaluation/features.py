@@ -5,7 +5,9 @@ Two are available:
 * `classifier` (the default for MNIST-like data; TF-GAN's `mnist_score` / `mnist_frechet_distance`
   idea): a small convolutional classifier (Adam with a cosine-decayed learning rate) that this
   package trains on the dataset's own training split, once, and keeps as `.keras` in a cache
-  folder. Its features are the 128 activations before the softmax; its probabilities feed the
+  folder. A folder dataset's classes are its class subfolders (a folder of one class has no
+  classifier: its scores need the FID Inception's weights); a folder that streams trains it on the
+  seeded subset of at most 10,000 training images it keeps in memory. Its features are the 128 activations before the softmax; its probabilities feed the
   Inception Score and mode coverage. Its test accuracy is stored beside it and printed with every
   evaluation: it is the floor of what its scores can tell.
 * `fid_inception` (`--fid_weights=PATH` or `download`): the network of the reference FID code, the
@@ -149,6 +151,11 @@ def classifier(arrays, *, log=print) -> FeatureNetwork:
     """The classifier of the data `arrays` (keras_gan.data.datasets.Arrays) from the cache, trained
     first if the cache has none for this data."""
     dataset, path = arrays.spec.name, classifier_path(arrays)
+    if len(arrays.spec.class_names) < 2:
+        raise ConfigError(f"the default feature network is a classifier trained on the dataset's classes, and "
+                          f"{arrays.source} has one class (no class subfolders). Give the FID Inception's weights "
+                          "(--fid_weights=PATH, or download), which fit images of any size, or put the images in "
+                          "class subfolders.")
     if not os.path.isfile(path):
         log(f"no classifier for this {dataset} data ({arrays.source}, fingerprint {arrays.fingerprint}) in "
             f"{cache_dir()}: training one (once)")

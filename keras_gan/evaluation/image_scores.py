@@ -20,7 +20,6 @@ import os
 import numpy as np
 
 from keras_gan.data import transforms
-from keras_gan.data.datasets import load_arrays
 from keras_gan.data.domains import edges_and_images
 from keras_gan.data.pipeline import to_unit_range
 from keras_gan.evaluation import features as feature_networks
@@ -31,7 +30,7 @@ from keras_gan.io.keras_files import load_image_model
 from keras_gan.metrics.paired import l1, paired_scores
 from keras_gan.models.sampling import apply
 from keras_gan.runs import folder as run_folder
-from keras_gan.runs.config import TrainConfig, read_config
+from keras_gan.runs.config import TrainConfig, arrays_for, read_config
 
 # The network whose change makes a run's scores stale, per task.
 GENERATORS = {"cyclegan": run_folder.GENERATOR_A2B, "srgan": run_folder.GENERATOR, "srresnet": run_folder.GENERATOR}
@@ -75,7 +74,7 @@ def score_run(directory: str, *, num_samples: int = 5000, arrays=None, network=N
     split of its data (`arrays` where they are loaded already), through `network` (default: the
     dataset's classifier); draws RUN/comparison.png."""
     config = read_config(directory)
-    arrays = arrays or load_arrays(config.dataset, config.data_dir)
+    arrays = arrays or arrays_for(config, log=log)
     network = network or feature_networks.classifier(arrays, log=log)
     score = _translation if config.preset.task == "cyclegan" else _super_resolution
     return {"task": config.preset.task, "feature_network": network.description,
@@ -97,7 +96,7 @@ def _translation(directory, config, arrays, network, num_samples) -> dict:
     figures.comparison([("edge map (A)", a[:ROWS]), ("blurred", methods["blurred_edges"][:ROWS]),
                       ("G(edge map)", fake_b[:ROWS]), ("F(G(edge map))", back_a[:ROWS]), ("true image (B)", b[:ROWS]),
                       ("F(true image)", fake_a[:ROWS])], os.path.join(directory, run_folder.COMPARISON),
-                     title=f"{config.model} on {config.dataset} test pairs")
+                     title=f"{config.model} on {config.data_name} test pairs")
     return {"test_pairs": n, "real_samples": n, "methods": {k: judge(v) for k, v in methods.items()},
             "images_to_edges": paired_scores(fake_a, a),
             "cycle_l1_a": l1(back_a, a), "cycle_l1_b": l1(back_b, b)}
@@ -113,7 +112,7 @@ def _super_resolution(directory, config, arrays, network, num_samples) -> dict:
     methods = {"bicubic": transforms.upsample_bicubic(lr, config.scale), config.model: sr}
     figures.comparison(input_columns(lr, config.scale) + [(config.model, sr[:ROWS]), ("real", hr[:ROWS])],
                      os.path.join(directory, run_folder.COMPARISON),
-                     title=f"{config.model} on {config.dataset} test images, x{config.scale}")
+                     title=f"{config.model} on {config.data_name} test images, x{config.scale}")
     return {"test_images": n, "real_samples": n, "scale": config.scale,
             "methods": {k: judge(v) for k, v in methods.items()}}
 
@@ -135,7 +134,7 @@ def compare_super_resolution(runs: list[tuple[str, str]], path: str, arrays_of=N
     first = configs[0][2]
     same = [(name, directory) for name, directory, c in configs
             if (c.dataset, c.scale, c.data_dir) == (first.dataset, first.scale, first.data_dir)]
-    arrays = arrays_of(first) if arrays_of else load_arrays(first.dataset, first.data_dir)
+    arrays = arrays_of(first) if arrays_of else arrays_for(first)
     hr = to_unit_range(arrays.x_test[:ROWS])
     lr = transforms.downsample(hr, first.scale)
     outputs = [(name, apply(load_image_model(os.path.join(d, run_folder.GENERATOR), "upscale"), lr))

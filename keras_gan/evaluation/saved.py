@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from keras_gan.data.datasets import DATASETS, load_arrays
+from keras_gan.data.datasets import load_arrays, spec_of
 from keras_gan.data.pipeline import to_unit_range
 from keras_gan.data.readers import read_images
 from keras_gan.evaluation import features as feature_networks
@@ -58,13 +58,24 @@ class Request:
     seed: int = 0
     out: str = ""          # JSON to write ("" : metrics.json beside a generator, else none)
     progress: bool = False
+    image_size: int = 0    # a folder dataset's image size and channels (0: the run's, else 64 and 3)
+    channels: int = 0
+    classes: tuple | None = None  # a folder dataset's classes as its run recorded them
+
+    def spec(self):
+        return spec_of(self.dataset, self.data_dir, image_size=self.image_size, channels=self.channels,
+                       classes=self.classes)
+
+    def arrays(self, log=print):
+        return load_arrays(self.dataset, self.data_dir, image_size=self.image_size, channels=self.channels,
+                           classes=self.classes, log=log)
 
 
 def evaluate(request: Request, log=print) -> dict:
     """Scores what `request` names, prints the table and writes the JSON; returns the scores. A
     generator's metrics.json is written into its run folder, which is held meanwhile."""
     chosen = metrics_of(request.metrics or ("fid" if request.real_stats else ""))  # statistics give FID alone
-    spec = DATASETS.named(request.dataset)
+    spec = request.spec()
     if request.real_stats and [m.name for m in chosen] != ["fid"]:
         raise ConfigError("--real_stats holds the real set's statistics only, from which FID alone is computed; "
                           "drop --metrics (or say --metrics=fid).")
@@ -123,7 +134,7 @@ def read_statistics(path: str, dimensions: int) -> tuple[np.ndarray, np.ndarray]
 def _score(request: Request, spec, network, chosen, log, out: str) -> tuple[dict, str]:
     """The scores of what `request` names: against `--num_samples` training images drawn with the seed
     (their statistics written to `--save_real_stats`), or, with `--real_stats`, FID against those."""
-    arrays = load_arrays(request.dataset, request.data_dir)
+    arrays = request.arrays(log)
     fake, fake_labels, what = _to_score(request, spec, arrays)
     network = network or feature_networks.classifier(arrays, log=log)  # built once the images are at hand
     if request.real_stats:

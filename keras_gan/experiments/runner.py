@@ -19,7 +19,6 @@ import time
 
 import numpy as np
 
-from keras_gan.data.datasets import load_arrays
 from keras_gan.errors import ConfigError, RunFileError
 from keras_gan.evaluation import features as feature_networks
 from keras_gan.evaluation import image_scores
@@ -33,7 +32,7 @@ from keras_gan.metrics import registry
 from keras_gan.models import sampling
 from keras_gan.runs import checkpoint
 from keras_gan.runs import folder as run_folder
-from keras_gan.runs.config import read_config
+from keras_gan.runs.config import arrays_for, read_config
 from keras_gan.runs.generator import load_generator
 from keras_gan.training import loop
 
@@ -62,9 +61,9 @@ class Data:
         self.log, self.arrays, self.networks = log, {}, {}
 
     def of(self, config):
-        key = (config.dataset, config.data_dir)
+        key = (config.dataset, config.data_dir, config.image_size, config.channels)
         if key not in self.arrays:
-            self.arrays[key] = load_arrays(*key)
+            self.arrays[key] = arrays_for(config, log=self.log)
         return self.arrays[key]
 
     def network(self, arrays):

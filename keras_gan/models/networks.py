@@ -14,7 +14,9 @@ with the sigmoid back on its last layer, so that file is the deck's D.
 The same two dense builders make the seeds' other multilayer perceptrons (ReLU, BatchNorm, no
 dropout, a linear critic output). Conditioning is one optional argument, `num_classes`: the model
 then takes `[x, one_hot_label]` and is a functional model around the same layers (Mirza & Osindero
-2014). The convolutional pair is DCGAN as seeds/004 shows it (Radford et al. 2016).
+2014). The convolutional pair is DCGAN as seeds/004's code shows it (Radford et al. 2016); the
+paper's pair (`build_dcgan_paper_*`) is the 64x64 colour DCGAN of seeds/004's figure, its depth
+taken from the image size.
 """
 
 import contextlib
@@ -154,6 +156,64 @@ def build_dcgan_discriminator(image_shape=(28, 28, 1), *, filters=(16, 32, 64, 1
             model.add(batch_norm_layer(bn_momentum))
     model.add(layers.Flatten())
     model.add(layers.Dense(1, activation=output_activation, dtype="float32"))  # scores in float32, always
+    return model
+
+
+def paper_depth(image_shape) -> int:
+    """How many times the paper's DCGAN doubles 4x4 to reach `image_shape` (4 for 64x64), or a ValueError."""
+    h, w, _ = image_shape
+    doublings = int(math.log2(h // 4)) if h >= 8 and h % 4 == 0 else 0
+    if h != w or doublings < 1 or 4 * 2 ** doublings != h:
+        raise ValueError(f"the paper's DCGAN doubles 4x4 images to square ones of side 8, 16, 32, 64, 128 ...; "
+                         f"images of {h}x{w} are not one of those. Received: {tuple(image_shape)}")
+    return doublings
+
+
+def build_dcgan_paper_generator(noise_dim: int = 100, image_shape=(64, 64, 3), *, filters: int = 128,
+                                bn_momentum: float = 0.9, activation: str = "relu",
+                                name: str = "generator") -> keras.Sequential:
+    """The DCGAN generator of Radford et al. 2016 as seeds/004 draws it: z projected to
+    4x4x(filters * 2^(d-1)) (4x4x1024 for 64x64 images and 128 filters), then d 4x4 stride-2
+    transposed convolutions that double the side and halve the filters (512, 256, 128), the last to
+    the image's channels; BatchNorm and ReLU after every layer but the last, tanh there. The depth d
+    comes from the image size (4 for 64x64). No biases before BatchNorm; N(0, 0.02) weights."""
+    doublings = paper_depth(image_shape)
+    width = filters * 2 ** (doublings - 1)
+    model = keras.Sequential([keras.Input(shape=(noise_dim,), name="noise"),
+                              layers.Dense(4 * 4 * width, use_bias=False, kernel_initializer=_conv_init()),
+                              layers.Reshape((4, 4, width)),
+                              batch_norm_layer(bn_momentum), _activation(activation, 0.2)], name=name)
+    for _ in range(doublings - 1):
+        width //= 2
+        model.add(layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False,
+                                         kernel_initializer=_conv_init()))
+        model.add(batch_norm_layer(bn_momentum))
+        model.add(_activation(activation, 0.2))
+    model.add(layers.Conv2DTranspose(image_shape[-1], 4, strides=2, padding="same", activation="tanh",
+                                     kernel_initializer=_conv_init()))
+    return model
+
+
+def build_dcgan_paper_discriminator(image_shape=(64, 64, 3), *, filters: int = 128, alpha: float = 0.2,
+                                    bn_momentum: float = 0.9, batch_norm: bool = True, dropout: float = 0.0,
+                                    output_activation: str | None = None,
+                                    name: str = "discriminator") -> keras.Sequential:
+    """The paper's DCGAN discriminator, G mirrored: d 4x4 stride-2 convolutions from `filters`,
+    doubling (128, 256, 512, 1024 for 64x64 images) down to 4x4, LeakyReLU(0.2) after each and
+    BatchNorm after every one but the first; then a dense score. N(0, 0.02) weights."""
+    doublings = paper_depth(image_shape)
+    model = keras.Sequential([keras.Input(shape=tuple(image_shape), name="image")], name=name)
+    for i in range(doublings):
+        model.add(layers.Conv2D(filters * 2 ** i, 4, strides=2, padding="same", use_bias=i == 0 or not batch_norm,
+                                kernel_initializer=_conv_init()))
+        if i > 0 and batch_norm:
+            model.add(batch_norm_layer(bn_momentum))
+        model.add(layers.LeakyReLU(negative_slope=alpha))
+        if dropout:
+            model.add(layers.SpatialDropout2D(dropout))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(1, activation=output_activation, kernel_initializer=_conv_init(),
+                           dtype="float32"))  # scores in float32, always
     return model
 
 

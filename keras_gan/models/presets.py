@@ -11,6 +11,7 @@ None take the preset's value). `python -m keras_gan.train --model=NAME` picks on
 | vanilla_bn      | seeds/001 and 004                | dense G with BatchNorm, dense D        | non-saturating
 | cgan            | seeds/002, Mirza & Osindero 2014 | label-conditioned dense G and D        | non-saturating
 | dcgan           | seeds/004, Radford et al. 2016   | upsample+conv G, strided conv D        | non-saturating
+| dcgan_paper     | seeds/004's figure, Radford 2016 | 4x4x1024 -> transposed convs, conv D   | non-saturating
 | lsgan           | Mao et al. 2017                  | the deck's, D without sigmoid          | least squares (0, 1, 1)
 | wgan            | Arjovsky et al. 2017             | the deck's G, critic without dropout   | Wasserstein, weight clipping
 | wgan_gp         | Gulrajani et al. 2017            | the deck's G, critic without dropout   | Wasserstein, gradient penalty
@@ -45,6 +46,7 @@ class Preset:
     conditional: bool = False
     task: str = "noise"              # noise, cyclegan, srgan or srresnet: what a step learns from (tasks.py)
     convolutional: bool = False      # images travel as (H, W, C) instead of flat
+    architecture: str = ""           # which convolutional pair: "" (seeds/004's code) or "paper"
     # D's fakes come from G in training mode (BatchNorm on batch statistics, Dropout on) instead of
     # inference mode; it matters only for generators with BatchNorm or Dropout.
     fakes_in_training_mode: bool = False
@@ -77,6 +79,9 @@ class Preset:
         activation."""
         g_kwargs = dict(self.generator)
         d_kwargs = dict(self.discriminator)
+        if self.architecture == "paper":
+            return (networks.build_dcgan_paper_generator(noise_dim, image_shape, filters=dcgan_filters, **g_kwargs),
+                    networks.build_dcgan_paper_discriminator(image_shape, filters=dcgan_filters, **d_kwargs))
         if self.convolutional:
             return (networks.build_dcgan_generator(noise_dim, image_shape, filters=dcgan_filters, **g_kwargs),
                     networks.build_dcgan_discriminator(image_shape, **d_kwargs))
@@ -115,6 +120,10 @@ for _preset in [
     Preset("dcgan", "seeds/004, Radford et al. 2016: upsample+conv generator, strided-conv discriminator",
            convolutional=True,
            defaults={**DECK, "noise_dim": 100, "noise": "normal", "epochs": 25}),
+    Preset("dcgan_paper", "seeds/004's figure, Radford et al. 2016: z 100 ~ U(-1, 1) to 4x4x1024, transposed "
+           "convolutions to 64x64 (depth from the image size), strided-conv D with BatchNorm",
+           convolutional=True, architecture="paper",
+           defaults={**DECK, "noise_dim": 100, "epochs": 25}),
     Preset("lsgan", "Mao et al. 2017: least-squares losses with (a, b, c) = (0, 1, 1) on the deck's networks",
            loss="least_squares",
            defaults={**DECK, "label_smoothing": 1.0}),

@@ -13,10 +13,10 @@ import json
 import os
 import typing
 
-from keras_gan.data.datasets import DATASETS, DatasetSpec
+from keras_gan.data.datasets import FOLDER, Arrays, DatasetSpec, load_arrays, spec_of, split_name
 from keras_gan.errors import ConfigError, RunFileError
 from keras_gan.metrics import registry as metrics
-from keras_gan.models import losses, penalties, presets
+from keras_gan.models import losses, networks, penalties, presets
 from keras_gan.models.sampling import NOISE_KINDS
 from keras_gan.runs.folder import CONFIG
 
@@ -51,8 +51,18 @@ class TrainConfig:
     Adam(2e-4, beta_1=0.5), batch 128, 50 epochs, one-sided label smoothing 0.9. The settings of
     losses and penalties (`gp_weight`, `clip_value`, ...) are keywords too, kept in `settings`."""
 
-    dataset: str = _field("mnist", "mnist, fashion_mnist, cifar10 or photos (patches of scikit-image's photographs).")
-    data_dir: str | None = _field(None, "Folder with IDX files or an .npz (tried first).", resumable=True)
+    dataset: str = _field("mnist", "mnist, fashion_mnist, cifar10, photos (patches of scikit-image's photographs), "
+                          "or folder:PATH, a folder of PNG, JPEG, BMP or GIF images (class subfolders are labels).")
+    data_dir: str | None = _field(None, "Folder with IDX files or an .npz (tried first); for --dataset=folder, the "
+                                  "folder of images.", resumable=True)
+    image_size: int = _field(0, "folder datasets: the side of the square training images, centre-cropped and "
+                             "resized (default 64).")
+    channels: int = _field(0, "folder datasets: 3 (RGB, the default) or 1 (greyscale).")
+    data_memory_mb: int = _field(2048, "folder datasets: decoded training images up to this size are kept in "
+                                 "memory; a larger folder streams from disk.", resumable=True)
+    data_cache: str = _field("", "folder datasets that stream: a file to keep the decoded images in (written once, "
+                             "reused while the folder and the image size match); default: decode every epoch.",
+                             resumable=True)
     model: str = _field("vanilla", "Which GAN, a preset of keras_gan/models/presets.py: {presets}.")
     epochs: int | None = _field(None, "Epochs to train (in all, counting resumed ones)", resumable=True)
     batch_size: int | None = _field(None, "Real images per D update")
@@ -64,7 +74,8 @@ class TrainConfig:
     weight_decay: float | None = _field(None, "Adam weight decay (decoupled, Keras's)")
     label_smoothing: float | None = _field(None, "Target for real images in D's step; 1 for none")
     n_critic: int | None = _field(None, "D (critic) updates per G update")
-    dcgan_filters: int = _field(128, "dcgan: filters of the generator's first convolution.")
+    dcgan_filters: int = _field(128, "dcgan: filters of the generator's first convolution; dcgan_paper: its width "
+                                "(G's last hidden layer, D's first; 128 makes the paper's 1024-512-256-128).")
     cgan_layout: str = _field("concat", "cgan: concat (z and y concatenated first) or paper (z->200, y->1000).")
     filters: int | None = _field(None, "cyclegan, srgan, srresnet: filters of the generator's first convolution "
                                  "(and of the discriminators').")
@@ -100,6 +111,8 @@ class TrainConfig:
                             "generator's fakes; TensorFlow on a CPU): --nospeedups trains with Keras's own "
                             "alone (keras_gan/training/speed.py).", resumable=True)
     settings: dict = dataclasses.field(default=None, compare=True, metadata={"help": "", "resumable": False})
+    # a folder dataset's class names, recorded when the run is made (the folder's subfolders)
+    classes: list | None = dataclasses.field(default=None, metadata={"help": "", "resumable": False, "flag": False})
 
     def __init__(self, **values):
         known = {f.name: f for f in dataclasses.fields(self)}
@@ -113,6 +126,8 @@ class TrainConfig:
         unknown = sorted(set(settings) - set(own))
         if unknown:
             raise TypeError(f"unknown settings {unknown}")
+        if isinstance(values.get("dataset"), str) and values["dataset"].startswith(FOLDER + ":"):
+            values["dataset"], values["data_dir"] = split_name(values["dataset"], values.get("data_dir"))
         for name, f in known.items():
             object.__setattr__(self, name, values.get(name, f.default))
         object.__setattr__(self, "settings", {name: settings.get(name, s.default) for name, s in sorted(own.items())})
@@ -158,7 +173,18 @@ class TrainConfig:
             problem = setting.check(self.settings[name])
             need(problem is None, problem)
 
-        object.__setattr__(self, "_spec", DATASETS.named(self.dataset))
+        need(self.channels in (0, 1, 3), f"--channels must be 1 (greyscale) or 3 (RGB). Received: channels={self.channels}")
+        need(self.image_size == 0 or self.image_size >= 4,
+             f"--image_size must be at least 4 pixels. Received: image_size={self.image_size}")
+        need(self.data_memory_mb >= 0, f"--data_memory_mb must be >= 0. Received: data_memory_mb={self.data_memory_mb}")
+        spec = spec_of(self.dataset, self.data_dir, image_size=self.image_size, channels=self.channels,
+                       classes=self.classes)
+        object.__setattr__(self, "_spec", spec)
+        if self.dataset == FOLDER:  # what the run was made of, in its config.json
+            object.__setattr__(self, "classes", list(spec.class_names))
+            object.__setattr__(self, "image_size", spec.image_shape[0])
+            object.__setattr__(self, "channels", spec.image_shape[2])
+        self._check_image_shape(preset, need)
         for name in ("epochs", "batch_size", "noise_dim", "n_critic", "sample_every", "sample_rows",
                      "sample_cols", "dcgan_filters"):
             value = getattr(self, name)
@@ -200,6 +226,26 @@ class TrainConfig:
         need(self.cgan_layout in CGAN_LAYOUTS,
              f"--cgan_layout must be one of {', '.join(CGAN_LAYOUTS)}. Received: cgan_layout={self.cgan_layout!r}")
 
+    def _check_image_shape(self, preset, need):
+        """What the convolutional GANs accept (the others take images of any shape)."""
+        shape = "x".join(map(str, self.spec.image_shape))
+        where = f"--dataset={self.dataset}'s images are {shape}"
+        if preset.architecture == "paper":
+            try:
+                networks.paper_depth(self.spec.image_shape)
+            except ValueError:
+                raise ConfigError(f"--model={self.model} doubles 4x4 images to a side of 8, 16, 32, 64, 128 ...; "
+                                  f"{where}. Use --model=dcgan for these, or a folder dataset at "
+                                  "--image_size=64.") from None
+        elif preset.task == "noise" and preset.convolutional:
+            height, width, _ = self.spec.image_shape
+            need(height % 4 == 0 and width % 4 == 0,
+                 f"--model={self.model} upsamples twice: it needs a height and width divisible by 4; {where}.")
+        if preset.conditional:
+            need(len(self.spec.class_names) >= 2,
+                 f"--model={self.model} learns one distribution per class and {self.dataset} has one class: "
+                 "give the folder class subfolders (one per class), or train an unconditional model.")
+
     def _check_image_task(self, preset, need):
         """What a model that learns from images (cyclegan, srgan, srresnet) accepts."""
         model = f"--model={self.model}"
@@ -220,13 +266,22 @@ class TrainConfig:
              f"{model} needs images whose size divides by {step}; {self.dataset}'s are {height}x{width}.")
 
     @property
+    def data_name(self) -> str:
+        """The data's name in titles and messages: the dataset's, or a folder dataset's folder name."""
+        if self.dataset == FOLDER and self.data_dir:
+            return os.path.basename(os.path.normpath(os.path.expanduser(self.data_dir))) or FOLDER
+        return self.dataset
+
+    @property
     def run_dir(self) -> str:
-        return self.output_dir or os.path.join("runs", f"{self.model}_{self.dataset}")
+        return self.output_dir or os.path.join("runs", f"{self.model}_{self.data_name}")
 
     def values(self, *, with_folder: bool = False) -> dict:
         """Every field and setting as one flat dict: what config.json holds. Without `with_folder`, not
         `output_dir`, the folder itself, so that a run folder names no location and can be moved."""
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "settings"}
+        if values["classes"] is None:  # only folder datasets record their classes
+            del values["classes"]
         values.update(self.settings)
         if not with_folder:
             del values["output_dir"]
@@ -270,7 +325,7 @@ def flag_specs() -> list[tuple[str, type, object, str]]:
     """(name, type, default, help) of every flag of the train command, from the declarations above."""
     specs = []
     for f in dataclasses.fields(TrainConfig):
-        if f.name == "settings":
+        if f.name == "settings" or f.metadata.get("flag") is False:
             continue
         kind = next(k for k in typing.get_args(f.type) or (f.type,) if k is not type(None))
         help_text = f.metadata["help"].replace("{presets}", ", ".join(presets.PRESETS))
@@ -313,8 +368,15 @@ def _has_type(value, annotation) -> bool:
 
 
 def _type_name(annotation) -> str:
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "an object"}
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "an object",
+             list: "a list"}
     return " or ".join(names[k] for k in typing.get_args(annotation) or (annotation,) if k is not type(None))
+
+
+def arrays_for(config: TrainConfig, log=print) -> Arrays:
+    """The data `config` trains on, read (a folder dataset at its image size, channels and classes)."""
+    return load_arrays(config.dataset, config.data_dir, image_size=config.image_size, channels=config.channels,
+                       classes=config.classes, memory_mb=config.data_memory_mb, cache=config.data_cache, log=log)
 
 
 def read_config(folder: str) -> TrainConfig:

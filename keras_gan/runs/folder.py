@@ -15,6 +15,7 @@
     RUN/nearest_training_images.png   the samples closest to a training image (the CID index)
     RUN/comparison.png         image-to-image members: test inputs, the baselines' and the model's
                                outputs, and the truth, side by side (keras_gan/evaluation/image_scores.py)
+    RUN/skipped_files.txt      the files of a folder dataset that could not be read, each with why
     RUN/.lock                  held by the one process that writes the folder
 
 A run folder is self-contained: nothing in it names the folder itself, so a folder that was moved
@@ -50,6 +51,7 @@ TENSORBOARD = "tensorboard"
 METRICS = "metrics.json"
 NEAREST = "nearest_training_images.png"
 COMPARISON = "comparison.png"
+SKIPPED = "skipped_files.txt"
 LOCK = ".lock"
 RESTORE = "restore it from a copy, or delete the run's folder to train it again"
 

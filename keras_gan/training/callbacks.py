@@ -86,7 +86,7 @@ class Evaluation(RunCallback):
                             columns=[m.headline for m in self.evaluator.metrics],
                             feature_network=" / ".join(dict.fromkeys(e.get("feature_network", self.network)
                                                                       for e in evals)),
-                            title=f"{config.model} on {config.dataset}: {config.eval_samples} samples every "
+                            title=f"{config.model} on {config.data_name}: {config.eval_samples} samples every "
                                   f"{config.eval_every} epochs")
 
 
@@ -125,7 +125,7 @@ class Figures(RunCallback):
                           rows=config.sample_rows, cols=config.sample_cols, title=run.task.title(epoch))
         panels = [(label, {name: run.history[name] for name in names}) for label, names in run.task.panels(run.model)]
         figures.loss_curves(panels, os.path.join(run.folder, run_folder.LOSS_CURVES), steps_per_epoch=run.steps,
-                          title=f"{config.model} on {config.dataset}: losses to epoch {epoch}")
+                          title=f"{config.model} on {config.data_name}: losses to epoch {epoch}")
 
 
 def _tag(name: str) -> str:

@@ -25,11 +25,12 @@ import time
 import keras
 import numpy as np
 
-from keras_gan.data.datasets import Arrays, digest, load_arrays
+from keras_gan.data.datasets import Arrays, digest
 from keras_gan.errors import ConfigError, DivergenceError, RunFileError
+from keras_gan.io.atomic import write_text
 from keras_gan.runs import checkpoint
 from keras_gan.runs import folder as run_folder
-from keras_gan.runs.config import TrainConfig, read_config, resumable
+from keras_gan.runs.config import TrainConfig, arrays_for, read_config, resumable
 from keras_gan.training import callbacks as side_outputs
 from keras_gan.training import strategies, tasks
 
@@ -119,6 +120,22 @@ def _check_folder(config: TrainConfig, resume: bool, chief: bool = True) -> None
         run_folder.sweep(folder)
 
 
+def _report_data(arrays: Arrays, folder: str | None, log) -> None:
+    """Logs how a folder dataset was read, and names the files it skipped: their count in one line,
+    every one of them with its reason in RUN/skipped_files.txt (written by the chief, `folder`)."""
+    for note in arrays.notes:
+        log(note)
+    if not arrays.skipped:
+        return
+    where = ""
+    if folder:
+        path = os.path.join(folder, run_folder.SKIPPED)
+        write_text(path, "".join(f"{p}\t{why}\n" for p, why in arrays.skipped))
+        where = f"; all of them, with the reason, in {path}"
+    first, why = arrays.skipped[0]
+    log(f"skipped {len(arrays.skipped)} files that could not be read as images (for example {first}: {why}){where}")
+
+
 def _diverged(folder: str, epoch: int, where: str) -> DivergenceError:
     kept = (f"{folder} keeps epoch {epoch - 1}, from which --resume continues" if epoch > 1
             else "nothing was saved")
@@ -129,11 +146,11 @@ def _diverged(folder: str, epoch: int, where: str) -> DivergenceError:
 def _steps_per_epoch(config: TrainConfig, task: tasks.Task) -> int:
     if config.batch_size > task.num_train:
         raise ConfigError(f"--batch_size={config.batch_size} is larger than the {task.num_train} training images "
-                          f"of {config.dataset} ({task.description}).")
+                          f"of {config.data_name} ({task.description}).")
     steps = task.num_train // config.batch_size // task.batches_per_step
     if steps == 0:
         raise ConfigError(f"--n_critic={config.n_critic} batches of {config.batch_size} do not fit in the "
-                          f"{task.num_train} training images of {config.dataset}.")
+                          f"{task.num_train} training images of {config.data_name}.")
     return min(steps, config.steps_per_epoch) if config.steps_per_epoch else steps
 
 
@@ -143,7 +160,7 @@ def _restore(run: Run, folder: str) -> int:
     trained_on = meta.get("data_fingerprint")
     if trained_on and trained_on != run.arrays.fingerprint:
         raise ConfigError(f"--resume: {folder} was trained on other data (fingerprint {trained_on}) than "
-                          f"{run.config.dataset} from {run.arrays.source} (fingerprint {run.arrays.fingerprint}); "
+                          f"{run.config.data_name} from {run.arrays.source} (fingerprint {run.arrays.fingerprint}); "
                           "point --data_dir at the data it was trained on.")
     try:
         run.model.set_state(state)
@@ -163,15 +180,16 @@ def _fit(config: TrainConfig, strategy, chief: bool, resume: bool, log, extra, a
     _check_folder(config, resume, chief)
     folder = config.run_dir
     if arrays is None:
-        arrays = load_arrays(config.dataset, config.data_dir)
+        arrays = arrays_for(config, log)
     elif arrays.spec.name != config.dataset:
         raise ConfigError(f"fit: the arrays given are {arrays.spec.name}'s, the configuration's dataset is "
-                          f"{config.dataset}.")
+                          f"{config.data_name}.")
+    _report_data(arrays, folder if chief else None, log)
     task = tasks.make(config, arrays, log, resume)
     steps = _steps_per_epoch(config, task)
     per_step = f"{config.n_critic} D updates and 1 G update" if config.n_critic > 1 else "batch"
     replicas = "" if strategy.num_replicas_in_sync == 1 else f" on {strategy.num_replicas_in_sync} replicas"
-    log(f"{config.dataset}: {task.description}; {config.model} "
+    log(f"{config.data_name}: {task.description}; {config.model} "
         f"({preset.summary}); {steps} steps ({per_step} of {config.batch_size}{replicas}) per epoch; "
         + (f"writing to {folder}" if chief else "the chief writes the run folder"))
 

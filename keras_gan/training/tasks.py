@@ -24,7 +24,8 @@ import numpy as np
 
 from keras_gan.data import transforms
 from keras_gan.data.domains import edges_and_images
-from keras_gan.data.pipeline import Pipeline, to_unit_range
+from keras_gan.data.pipeline import FilePipeline, Pipeline, to_unit_range
+from keras_gan.errors import ConfigError
 from keras_gan.evaluation import features
 from keras_gan.io.keras_files import load_weights_from
 from keras_gan.models import cyclegan, losses, networks, penalties, srgan
@@ -81,9 +82,15 @@ class Task:
 
     batches_per_step = 1
 
+    streams = False  # whether it can train on a folder that streams from disk
+
     def __init__(self, config: TrainConfig, arrays, log=print, resume: bool = False):
         self.config, self.preset, self.arrays, self.log, self.resume = config, config.preset, arrays, log, resume
         self.image_shape = config.spec.image_shape
+        if arrays.stream is not None and not self.streams:
+            raise ConfigError(f"--model={config.model} trains on images in memory, and the training images of "
+                              f"{arrays.source} are more than --data_memory_mb={config.data_memory_mb}: raise it "
+                              f"(they need {arrays.num_train * int(np.prod(self.image_shape)) / 2**20:.0f} MiB).")
 
     @property
     def images_per_step(self) -> int:
@@ -108,21 +115,27 @@ class Task:
         return [(f"{self.preset.loss.replace('_', ' ')} loss", model.loss_names)]
 
     def title(self, epoch: int) -> str:
-        return f"{self.config.model} GAN on {self.config.dataset}, epoch {epoch}"
+        return f"{self.config.model} GAN on {self.config.data_name}, epoch {epoch}"
 
 
 class NoiseTask(Task):
+    streams = True
+
     def __init__(self, config, arrays, log=print, resume=False):
         super().__init__(config, arrays, log, resume)
         preset = self.preset
         self.batches_per_step = config.n_critic
-        self.num_train = len(arrays.x_train)
+        self.num_train = arrays.num_train
         self.num_classes = len(config.spec.class_names)
-        self.pipeline = Pipeline(arrays.x_train, arrays.y_train if preset.conditional else None,
-                                 flatten=not preset.convolutional)
+        if arrays.stream is not None:
+            self.pipeline = FilePipeline(arrays.stream, labels=preset.conditional, flatten=not preset.convolutional)
+        else:
+            self.pipeline = Pipeline(arrays.x_train, arrays.y_train if preset.conditional else None,
+                                     flatten=not preset.convolutional)
         self.noise = fixed_noise(config)
         self.labels = fixed_labels(config, self.num_classes) if preset.conditional else None
-        self.description = f"{self.num_train} training images from {arrays.source}"
+        streamed = " (streamed from disk)" if arrays.stream is not None else ""
+        self.description = f"{self.num_train} training images from {arrays.source}{streamed}"
 
     def build(self, steps_per_epoch):
         return build_gan(self.config)
@@ -187,7 +200,7 @@ class CycleGANTask(Task):
                 ("unweighted terms of G's loss", cyclegan.TERMS)]
 
     def title(self, epoch):
-        return f"cyclegan on {self.config.dataset}, epoch {epoch}: a, G(a), F(G(a)) | b, F(b), G(F(b))"
+        return f"cyclegan on {self.config.data_name}, epoch {epoch}: a, G(a), F(G(a)) | b, F(b), G(F(b))"
 
 
 class SuperResolutionTask(Task):
@@ -249,7 +262,7 @@ class SuperResolutionTask(Task):
                 ("unweighted terms of G's loss", ("content", "adversarial"))]
 
     def title(self, epoch):
-        return (f"{self.config.model} on {self.config.dataset}, epoch {epoch}: input, bicubic, "
+        return (f"{self.config.model} on {self.config.data_name}, epoch {epoch}: input, bicubic, "
                 f"{self.config.model}, real")
 
 

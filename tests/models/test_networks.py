@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 from keras_gan.models import networks, presets
 from keras_gan.runs.config import TrainConfig
@@ -50,10 +51,28 @@ def test_every_network_is_made_of_keras_own_layers():
     for name, preset in presets.PRESETS.items():
         if preset.task != "noise":
             continue
-        config = TrainConfig(model=name, dcgan_filters=8)
-        for model in preset.build_networks(noise_dim=config.noise_dim, image_shape=(28, 28, 1)):
+        config = TrainConfig(model=name, dcgan_filters=8, dataset="cifar10" if preset.architecture else "mnist")
+        for model in preset.build_networks(noise_dim=config.noise_dim, image_shape=config.spec.image_shape,
+                                           dcgan_filters=8):
             classes = {type(layer) for layer in model._flatten_layers(include_self=False)}
             assert all(c.__module__.startswith("keras.") for c in classes), (name, classes)
     d = networks.build_discriminator()
     assert {type(layer) for layer in d.layers} == {keras.layers.Dense, keras.layers.LeakyReLU, keras.layers.Dropout}
     assert {type(layer) for layer in networks.build_generator().layers} == {keras.layers.Dense, keras.layers.LeakyReLU}
+
+
+def test_dcgan_paper_is_the_papers_network_at_any_power_of_two():
+    g = networks.build_dcgan_paper_generator(100, (64, 64, 3), filters=128)
+    d = networks.build_dcgan_paper_discriminator((64, 64, 3), filters=128)
+    shapes = [tuple(layer.output.shape[1:]) for layer in g.layers if type(layer).__name__ in ("Reshape",
+                                                                                                 "Conv2DTranspose")]
+    assert shapes == [(4, 4, 1024), (8, 8, 512), (16, 16, 256), (32, 32, 128), (64, 64, 3)]
+    # kernels 4x4, no biases before BatchNorm: 100*16*1024 + 4*4*(1024*512 + 512*256 + 256*128 + 128*3) + 3
+    # weights, and BatchNorm's four vectors on 1024 + 512 + 256 + 128 channels
+    assert g.count_params() == 100 * 16 * 1024 + 16 * (1024 * 512 + 512 * 256 + 256 * 128 + 128 * 3) + 3 \
+        + 4 * (1024 + 512 + 256 + 128)
+    convs = [tuple(layer.output.shape[1:]) for layer in d.layers if type(layer).__name__ == "Conv2D"]
+    assert convs == [(32, 32, 128), (16, 16, 256), (8, 8, 512), (4, 4, 1024)]
+    assert tuple(networks.build_dcgan_paper_generator(100, (32, 32, 1), filters=8).outputs[0].shape[1:]) == (32, 32, 1)
+    with pytest.raises(ValueError, match="square ones of side 8, 16, 32, 64"):
+        networks.paper_depth((48, 48, 3))

@@ -18,6 +18,7 @@ from keras_gan.runs import checkpoint
 from keras_gan.runs.config import TrainConfig
 from keras_gan.training import loop, tasks
 
+from tests.conftest import family_data
 from tests.models.test_gan import changed, snapshot
 
 
@@ -47,6 +48,10 @@ EXPECTED_PARAMS = {
     "dcgan": (dense(100, 7 * 7 * 128) + bn(128) + conv(128, 128) + bn(128) + conv(128, 64) + bn(64) + conv(64, 1),
               conv(1, 16) + conv(16, 32) + bn(32) + conv(32, 64) + bn(64) + conv(64, 128) + bn(128)
               + dense(2 * 2 * 128, 1)),
+    # at 32x32x3 (cifar10) and a width of 16: 4x4x64 -> 8x8x32 -> 16x16x16 -> 32x32x3, 4x4 kernels,
+    # no biases before BatchNorm; D 16 -> 32 -> 64 down to 4x4
+    "dcgan_paper": (100 * 16 * 64 + bn(64) + 16 * 64 * 32 + bn(32) + 16 * 32 * 16 + bn(16) + conv(16, 3, k=4),
+                    conv(3, 16, k=4) + 16 * 16 * 32 + bn(32) + 16 * 32 * 64 + bn(64) + dense(4 * 4 * 64, 1)),
 }
 for _name in ("lsgan", "wgan", "wgan_gp"):  # the deck's networks with another loss
     EXPECTED_PARAMS[_name] = EXPECTED_PARAMS["vanilla"]
@@ -56,7 +61,9 @@ FAMILY = [name for name, p in presets.PRESETS.items() if p.task == "noise"]  # G
 
 def build(model, **kw):
     keras.utils.set_random_seed(0)
-    config = TrainConfig(model=model, dataset="fashion_mnist", **kw)
+    data = dict(dataset="cifar10", dcgan_filters=16) if presets.get(model).architecture == "paper" else \
+        dict(dataset="fashion_mnist")
+    config = TrainConfig(model=model, **{**data, **kw})
     return config, tasks.build_gan(config)
 
 
@@ -153,11 +160,11 @@ def _stochastic_generators():
 
 
 def test_the_presets_whose_generator_mode_matters():
-    assert _stochastic_generators() == ["vanilla_bn", "cgan", "dcgan"]
+    assert _stochastic_generators() == ["vanilla_bn", "cgan", "dcgan", "dcgan_paper"]
 
 
 @pytest.mark.parametrize("training", [False, True])
-@pytest.mark.parametrize("model", ["vanilla_bn", "cgan", "dcgan"])
+@pytest.mark.parametrize("model", ["vanilla_bn", "cgan", "dcgan", "dcgan_paper"])
 def test_d_trains_on_fakes_from_g_in_the_presets_mode(model, training, monkeypatch):
     # Training mode: BatchNorm on the batch's statistics (and its moving statistics updated, as in the
     # seeds' PyTorch loops), Dropout drawing new masks, so two calls differ and neither equals
@@ -237,7 +244,7 @@ def test_cgan_paper_layout():
 # --- end to end, one preset at a time ------------------------------------------------------------
 
 def small(model, idx_dir, out, **kw):
-    values = dict(model=model, dataset="mnist", data_dir=idx_dir, output_dir=str(out), epochs=1,
+    values = dict(model=model, **family_data(model, idx_dir), output_dir=str(out), epochs=1,
                   batch_size=16, steps_per_epoch=2, seed=3)
     if model == "dcgan":
         values["dcgan_filters"] = 16
@@ -271,8 +278,9 @@ def test_one_epoch_end_to_end_and_the_saved_generator_round_trips(model, idx_dir
     loaded = saving.load_generator_model(str(folder / "generator.keras"))
     n = 5
     labels = np.arange(n) if gan.conditional else None
-    np.testing.assert_array_equal(sampling.Generator(loaded, config.noise).sample(n, 0, labels),
-                                  sampling.Generator(gan.generator, config.noise).sample(n, 0, labels))
+    shape = config.spec.image_shape
+    np.testing.assert_array_equal(sampling.Generator(loaded, config.noise, shape).sample(n, 0, labels),
+                                  sampling.Generator(gan.generator, config.noise, shape).sample(n, 0, labels))
     assert (folder / "samples" / "epoch_001.png").stat().st_size > 1000
 
 

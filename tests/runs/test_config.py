@@ -21,7 +21,7 @@ def test_the_readme_flags_table_is_the_one_made_from_the_declarations():
     assert shown == run_config.flags_table(), (
         "keras_gan/training/README.md's flags table is out of date; put in the output of\n"
         "  python -c 'from keras_gan.runs.config import flags_table; print(flags_table())'")
-    for name in run_config.names():  # every flag, and every registered setting, is a row
+    for name, *_ in run_config.flag_specs():  # every flag, and every registered setting, is a row
         assert f"| `--{name}` |" in shown
 
 

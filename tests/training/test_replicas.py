@@ -88,7 +88,7 @@ FAMILY = """
     from keras_gan.models import presets
     from keras_gan.training import tasks
     from keras_gan.runs.config import TrainConfig
-    from tests.conftest import write_idx_dataset
+    from tests.conftest import family_data, write_idx_dataset
 
     folder = tempfile.mkdtemp()
     write_idx_dataset(folder)
@@ -96,9 +96,9 @@ FAMILY = """
     for model in [name for name, p in presets.PRESETS.items() if p.task == "noise"]:  # the others: one device
         runs = {}
         for strategy in (("default", "mirrored") if model in ("wgan", "wgan_gp", "vanilla_bn") else ("mirrored",)):
-            config = TrainConfig(model=model, dataset="mnist", data_dir=folder, epochs=1, batch_size=16,
-                                 steps_per_epoch=2, output_dir=os.path.join(folder, model + strategy), strategy=strategy,
-                                 cpu_replicas=2 if strategy == "mirrored" else 0, dcgan_filters=16, tensorboard=False)
+            config = TrainConfig(model=model, **{"dcgan_filters": 16, **family_data(model, folder)}, epochs=1,
+                                 batch_size=16, steps_per_epoch=2, output_dir=os.path.join(folder, model + strategy),
+                                 strategy=strategy, cpu_replicas=2 if strategy == "mirrored" else 0, tensorboard=False)
             history = loop.fit(config, log=lambda *_: None)
             gan = tasks.build_gan(config)
             gan.set_state(checkpoint.load(config.run_dir)[0])
