@@ -21,6 +21,7 @@ RUN_DIR ?= runs/$(MODEL)_$(DATASET)
 ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
 .PHONY: install data test train experiment bench clean
@@ -35,8 +36,10 @@ $(VENV)/.installed: setup.py setup.cfg
 	$(PY) -m pip install -q -e '.[test]'
 	@touch $@
 
+# Fashion-MNIST, and the colour emoji of the folder-dataset demo (keras_gan/data/emoji.py): offline data.
 data:
-	@[ -d $(FASHION_MNIST) ] || { $(APT) update -q && $(APT) install -y -q dataset-fashion-mnist; }
+	@[ -d $(FASHION_MNIST) ] && [ -f $(EMOJI_FONT) ] || { $(APT) update -q && \
+		$(APT) install -y -q dataset-fashion-mnist fonts-noto-color-emoji; }
 
 test: install data
 	$(PY) -m pytest -n 3 --dist worksteal tests

@@ -3,8 +3,10 @@
 Each names a model, a dataset, epochs and seeds for the reduced budget (`epochs`, `seeds`) and for
 `--full` (`full_epochs`, `full_seeds`), extra training flags (`args`, `full_args`), which extra
 figures to draw (`figures`), how many samples score it (`num_samples`), and for SRGAN the earlier
-experiment whose generator it starts from (`init_from`). Every (experiment, seed) trains into
-RESULTS/NAME/seed_S/ (`seed_folder`).
+experiment whose generator it starts from (`init_from`). A configuration of a folder dataset made
+from what a package installs names its maker (`folder`: "emoji", keras_gan/data/emoji.py), which
+writes the folder into the cache folder the first time it is needed. Every (experiment, seed)
+trains into RESULTS/NAME/seed_S/ (`seed_folder`).
 """
 
 import dataclasses
@@ -13,10 +15,22 @@ import json
 import os
 import re
 
+from keras_gan.data import emoji
 from keras_gan.errors import ConfigError, reason
+from keras_gan.evaluation.features import cache_dir
 from keras_gan.runs.config import TrainConfig
 
 FIGURES = ("interpolation",)
+
+
+def emoji_folder() -> str:
+    """The emoji folder in the cache folder, written from the installed font if it is not there yet."""
+    path = os.path.join(cache_dir(), "emoji")
+    emoji.build(path)
+    return path
+
+
+FOLDERS = {"emoji": emoji_folder}  # folder datasets made from what a package installs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +46,7 @@ class Experiment:
     num_samples: int = 5000
     source: str = ""  # the configuration file
     init_from: str = ""  # an earlier experiment whose run of the same seed gives G's first weights (srgan)
+    folder: str = ""     # the maker of a folder dataset (FOLDERS), for dataset "folder"
 
     @classmethod
     def from_file(cls, path: str, full: bool = False) -> "Experiment":
@@ -48,7 +63,7 @@ class Experiment:
         if not isinstance(spec, dict):
             raise bad("expected a JSON object of settings")
         known = {"description", "model", "dataset", "epochs", "full_epochs", "seeds", "full_seeds", "args",
-                 "full_args", "figures", "num_samples", "full_num_samples", "init_from"}
+                 "full_args", "figures", "num_samples", "full_num_samples", "init_from", "folder"}
         unknown = sorted(set(spec) - known)
         missing = sorted({"model", "dataset", "epochs"} - set(spec))
         if unknown or missing:
@@ -71,13 +86,16 @@ class Experiment:
             raise bad("args and full_args must be JSON objects of training flags")
         if not isinstance(figures, list) or any(f not in FIGURES for f in figures):
             raise bad(f"unknown figures {figures!r}; choose from {list(FIGURES)}")
-        if not all(isinstance(spec.get(k, ""), str) for k in ("model", "dataset", "description", "init_from")):
-            raise bad("model, dataset, description and init_from must be strings")
+        if not all(isinstance(spec.get(k, ""), str) for k in ("model", "dataset", "description", "init_from", "folder")):
+            raise bad("model, dataset, description, init_from and folder must be strings")
+        if spec.get("folder", "") not in ("", *FOLDERS) or bool(spec.get("folder")) != (spec["dataset"] == "folder"):
+            raise bad(f"a folder dataset (dataset \"folder\") names its maker, one of {', '.join(FOLDERS)}, as "
+                      f"\"folder\", and only it. Received: dataset={spec['dataset']!r}, folder={spec.get('folder')!r}")
         return cls(name=name, description=spec.get("description", ""), model=spec["model"],
                    dataset=spec["dataset"], epochs=count("epochs", 1), seeds=tuple(seeds),
                    args={**args, **(full_args if full else {})},
                    figures=tuple(figures), num_samples=count("num_samples", 5000), source=path,
-                   init_from=spec.get("init_from", ""))
+                   init_from=spec.get("init_from", ""), folder=spec.get("folder", ""))
 
     def init_generator(self, seed: int, results: str) -> str:
         return os.path.join(seed_folder(results, self.init_from, seed), "generator.keras") if self.init_from else ""
@@ -86,13 +104,15 @@ class Experiment:
         """The train command of the configuration's runs, for seed S of results folder RESULTS."""
         args = " ".join(f"--{k}={v}" for k, v in sorted(self.args.items()))
         start = f" --init_generator={self.init_generator('S', 'RESULTS')}" if self.init_from else ""
-        return (f"python -m keras_gan.train --model={self.model} --dataset={self.dataset} --epochs={self.epochs} "
+        dataset = f"folder:{FOLDERS[self.folder]()}" if self.folder else self.dataset
+        return (f"python -m keras_gan.train --model={self.model} --dataset={dataset} --epochs={self.epochs} "
                 f"--seed=S {args}".rstrip() + start)
 
     def train_config(self, seed: int, results: str):
         try:
             start = {"init_generator": self.init_generator(seed, results)} if self.init_from else {}
-            return TrainConfig(model=self.model, dataset=self.dataset, epochs=self.epochs, seed=seed,
+            dataset = f"folder:{FOLDERS[self.folder]()}" if self.folder else self.dataset
+            return TrainConfig(model=self.model, dataset=dataset, epochs=self.epochs, seed=seed,
                                output_dir=seed_folder(results, self.name, seed), **start, **self.args)
         except TypeError as e:  # an unknown flag, or a value of the wrong type
             raise ConfigError(f"experiment {self.source or self.name}: bad args ({e})") from None
