@@ -1,8 +1,9 @@
 """`make bench`: images per second of the training step, against the slide deck's loop and the floor.
 
-    python -m keras_gan.bench [--steps=40] [--rounds=3] [--memory_epochs=24]
+    python -m keras_gan.bench [--steps=40] [--rounds=3] [--memory_epochs=24] [--folder_images=3000]
 
-What is measured and how is told in keras_gan/benchmarks/step.py, the library behind this command.
+What is measured and how is told in keras_gan/benchmarks/step.py and, for the folder datasets,
+keras_gan/benchmarks/folders.py, the library behind this command.
 """
 
 import sys
@@ -13,6 +14,7 @@ import_tensorflow_quietly()
 
 from absl import flags  # noqa: E402
 
+from keras_gan.benchmarks import folders  # noqa: E402
 from keras_gan.benchmarks.step import measure  # noqa: E402
 
 
@@ -29,11 +31,18 @@ def define_flags() -> flags.FlagValues:
                         flag_values=fv)
     flags.DEFINE_boolean("compile_torch", True, "Race torch.compile's variants of the PyTorch deck too (each "
                          "compiles for a minute or so first).", flag_values=fv)
+    flags.DEFINE_integer("folder_images", 3000, "JPEGs of the folder-dataset rows (0: skip them): the pipeline's "
+                         "decoding against the 64x64 DCGAN's step.", flag_values=fv)
+    flags.DEFINE_integer("folder_epochs", 12, "Epochs of the streaming memory check (0: skip).", flag_values=fv)
+    flags.DEFINE_boolean("step", True, "The step's rows (--nostep: the folder rows alone).", flag_values=fv)
     return fv
 
 
 def _body(fv) -> int:
-    measure(fv.steps, fv.rounds, fv.batch_size, fv.memory_epochs, fv.memory_steps, fv.data_dir, fv.compile_torch)
+    if fv.step:
+        measure(fv.steps, fv.rounds, fv.batch_size, fv.memory_epochs, fv.memory_steps, fv.data_dir, fv.compile_torch)
+    if fv.folder_images:
+        folders.measure(fv.folder_images, fv.folder_epochs)
     return 0
 
 
