@@ -7,6 +7,7 @@ mean ± standard deviation over seeds; a new metric appears in it by registering
 import glob
 import os
 import platform
+import re
 import subprocess
 
 import numpy as np
@@ -108,6 +109,15 @@ def _time_taken(results: str, rel) -> list[str]:
             f"[sessions.csv]({rel(os.path.join(results, 'sessions.csv'))}): {told}.", ""]
 
 
+WEAK_CLASSIFIER = 0.8
+
+
+def _accuracy(network: str) -> float | None:
+    """The test accuracy a classifier's description names, or None."""
+    found = re.search(r"test accuracy ([0-9.]+)", network)
+    return float(found.group(1)) if found else None
+
+
 def write_report(experiments, results: str, path: str, *, full: bool = False) -> str:
     """A Markdown report that reads top to bottom: what ran, how long it took, what it shows."""
     rel = lambda p: os.path.relpath(p, os.path.dirname(os.path.abspath(path)))  # noqa: E731
@@ -119,7 +129,7 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
              "Every run below is a `python -m keras_gan.train` run of a named configuration in "
              "`experiments/configs/`; its folder holds the configuration, losses, per-epoch times and figures.", ""]
     lines += _time_taken(results, rel)
-    rows, few, flagged, samples, image_runs = [], [], [], "", {}
+    rows, few, flagged, samples, image_runs = [], [], [], {}, {}
     for e in experiments:
         seeds = scored_seeds(e, results)
         done = [seed_folder(results, e.name, s) for s in seeds]
@@ -135,7 +145,7 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
         config = read_config(first)
         task = config.preset.task
         if task == "noise":
-            samples = f"{scores[0].get('generated_samples')} generated and {scores[0].get('real_samples')} real"
+            samples[e.name] = f"{scores[0].get('generated_samples')} generated and {scores[0].get('real_samples')} real"
         lines += [f"## {e.name}", "", e.description, "", "```sh", e.command(), "```", "",
                   f"Seeds {', '.join(str(s) for s in seeds)}; {_mean_sd(minutes, '{:.1f}')} minutes "
                   f"of training per seed, {_mean_sd(ips, '{:.0f}')} real images per second (median epoch).", ""]
@@ -167,7 +177,7 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
         if any(s.get("copying") for s in scores):
             flagged.append(f"`{e.name}`")
         cells = [_mean_sd([s.get(c.key) for s in scores], c.fmt) for c in table]
-        rows.append((f"`{e.name}`", f" | {config.model} | {e.dataset} | {len(done)} | {e.epochs} | "
+        rows.append((f"`{e.name}`", f" | {config.model} | {config.data_name} | {len(done)} | {e.epochs} | "
                      f"{_mean_sd(minutes, '{:.1f}')} | {_mean_sd(ips, '{:.0f}')} | " + " | ".join(cells) + " |",
                      _networks(scores)))
     networks = list(dict.fromkeys(n for *_, names in rows for n in names))
@@ -180,14 +190,23 @@ def write_report(experiments, results: str, path: str, *, full: bool = False) ->
                    "one mark; a row of several mixes networks across its seeds. `make experiment` scores a run "
                    "again through the cached network where its generator is at hand")
         rows = [(f"{name} ({', '.join(marks[n] for n in names)})", rest, names) for name, rest, names in rows]
+    common = max(samples.values(), key=list(samples.values()).count) if samples else "the"
+    others = [f"`{name}`: {count}" for name, count in samples.items() if count != common]
+    weak = [n for n in networks if _accuracy(n) is not None and _accuracy(n) < WEAK_CLASSIFIER]
     lines += ["## Results", "",
-              f"Scores of {samples} (training split) images per run, {through}. "
+              f"Scores of {common} (training split) images per run"
+              + (f" ({'; '.join(others)})" if others else "") + f", {through}. "
               "Mean ± standard deviation over seeds where a row has more than one (the seeds column says how many). "
               "These are not Inception features, so published FID and IS numbers, which use ImageNet's "
               "InceptionV3, are not comparable and are not put beside them.", "",
               "| experiment | model | dataset | seeds | epochs | minutes | img/s | "
               + " | ".join(c.label for c in table) + " |",
               "|" + "---|" * (7 + len(table))] + [f"| {name}{rest}" for name, rest, _ in rows] + [""]
+    if weak:
+        lines += [f"A classifier below {WEAK_CLASSIFIER:.0%} test accuracy ({'; '.join(weak)}) gives features too weak to "
+                  "tell its samples from real images: the scores through it say little about them (an FID near 0 "
+                  "here is not a good generator). Give such data the FID Inception's weights (python -m "
+                  "keras_gan.evaluate --fid_weights=PATH|download).", ""]
     if rows and any(c.key == "copying" for c in table):
         lines += ["The data-copying test (Meehan et al. 2020; keras_gan/metrics/copying.py) flags a generator when its "
                   "samples lie closer to the training set than new images do (C_T < -3, on pixels and their "

@@ -4,11 +4,12 @@ as datasets; how each file becomes a training image; the seeded split; bad files
 the clear errors; streaming from the files and from a cache file, batch for batch the same as in
 memory; and training dcgan_paper at 64x64x3 and cgan on class subfolders end to end."""
 
+import json
 import os
 
 import numpy as np
 import pytest
-from keras_gan import train
+from keras_gan import evaluate, train
 from keras_gan.data import datasets as data
 from keras_gan.data import folders
 from keras_gan.data.pipeline import FilePipeline, Pipeline
@@ -212,7 +213,7 @@ def test_dcgan_paper_trains_at_64x64x3_on_a_folder_and_resumes(tmp_path):
     assert len(loop.run_folder.read_csv(str(out / run_folder.EPOCHS), ("epoch",))) == 2
 
 
-def test_cgan_trains_on_class_subfolders_and_samples_each_class(tmp_path):
+def test_cgan_trains_on_class_subfolders_and_samples_each_class(tmp_path, monkeypatch):
     root = real_folder(tmp_path / "photos", per_class=12)
     out = tmp_path / "run"
     history = loop.fit(TrainConfig(model="cgan", dataset=f"folder:{root}", image_size=16, epochs=1, batch_size=8,
@@ -222,3 +223,32 @@ def test_cgan_trains_on_class_subfolders_and_samples_each_class(tmp_path):
     assert generator.num_classes == 3
     images = generator.sample(6, seed=0, labels=np.array([0, 1, 2, 0, 1, 2]))
     assert images.shape == (6, 16, 16, 3)
+    # evaluate reads the run's folder, size and classes from its config.json: a classifier trained on
+    # the folder's classes, the copy test against the folder's training split
+    monkeypatch.setenv("KERAS_GAN_CACHE", str(tmp_path / "cache"))
+    assert evaluate.main(["evaluate", f"--generator={out / run_folder.GENERATOR}", "--num_samples=20"]) == 0
+    scores = json.loads((out / run_folder.METRICS).read_text())
+    assert scores["dataset"] == "folder" and "folder classifier" in scores["feature_network"]
+    assert np.isfinite(scores["fid"]) and "copy_z" in scores and scores["real_samples"] == 20
+
+
+def test_a_folder_of_one_class_has_no_classifier_to_score_with(tmp_path, capsys):
+    root = tmp_path / "pictures"
+    real_folder(tmp_path / "photos", per_class=4)
+    os.rename(tmp_path / "photos" / "chelsea", root)
+    status = evaluate.main(["evaluate", f"--dataset=folder:{root}", "--test_split", "--image_size=16"])
+    err = capsys.readouterr().err
+    assert status == 2 and "one class" in err and "--fid_weights" in err
+
+
+@pytest.mark.parametrize("model", ["cyclegan", "srresnet"])
+def test_the_image_to_image_members_train_on_a_folder_in_memory(tmp_path, model):
+    root = real_folder(tmp_path / "photos", per_class=8)
+    config = TrainConfig(model=model, dataset=f"folder:{root}", image_size=16, epochs=1, batch_size=4,
+                         steps_per_epoch=1, tensorboard=False, filters=4, blocks=1, output_dir=str(tmp_path / "run"))
+    history = loop.fit(config, log=lambda *a: None)
+    assert len(history["epochs"]) == 1
+    # they keep their images in memory: a folder too large for --data_memory_mb is one clear error
+    streaming = TrainConfig(**{**config.values(), "data_memory_mb": 0, "output_dir": str(tmp_path / "run2")})
+    with pytest.raises(ConfigError, match="raise it"):
+        loop.fit(streaming, log=lambda *a: None)
