@@ -1,8 +1,8 @@
 """Image transforms of uint8 or [-1, 1] images (N, H, W, C): the edge filter of CycleGAN's domain A,
 the box filter that makes SRGAN's inputs, the upsamplings shown beside them, and a Gaussian blur."""
 
+import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_gan.errors import ConfigError
 
@@ -42,10 +42,12 @@ def upsample_nearest(images: np.ndarray, scale: int) -> np.ndarray:
 
 
 def upsample_bicubic(images: np.ndarray, scale: int) -> np.ndarray:
-    """Bicubic upsampling by `scale` (TensorFlow's), clipped to [-1, 1]: super-resolution's baseline."""
+    """Bicubic upsampling by `scale` (Keras's, which is tf.image.resize's on TensorFlow), clipped to
+    [-1, 1]: super-resolution's baseline."""
     images = np.asarray(images, np.float32)
     size = (images.shape[1] * scale, images.shape[2] * scale)
-    return np.clip(tf.image.resize(images, size, method="bicubic").numpy(), -1.0, 1.0)
+    resized = keras.ops.image.resize(images, size, interpolation="bicubic", antialias=False)
+    return np.clip(keras.ops.convert_to_numpy(resized), -1.0, 1.0)
 
 
 def blur(images: np.ndarray, sigma: float = 1.0) -> np.ndarray:
