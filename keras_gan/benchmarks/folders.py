@@ -24,10 +24,10 @@ from PIL import Image
 from keras_gan.benchmarks.step import memory_growth
 from keras_gan.data import folders, photos
 from keras_gan.data.pipeline import FilePipeline
-from keras_gan.models import presets
-from keras_gan.models.gan import GAN
+from keras_gan.errors import ConfigError
+from keras_gan.models.sampling import make_noise
 from keras_gan.runs.config import TrainConfig
-from keras_gan.training import loop
+from keras_gan.training import loop, tasks
 
 SHAPE, BATCH = (64, 64, 3), 128
 
@@ -49,28 +49,31 @@ def make_folder(root: str, n: int, side: int = 256) -> str:
     return "scikit-image's photographs" if pictures else "random pixels"
 
 
-def served_per_second(files: folders.ImageFiles, batches: int) -> float:
+def served_per_second(files: folders.ImageFiles, batches: int, batch_size: int = BATCH) -> float:
+    """Images per second that the FilePipeline of `files` serves over `batches` batches (the second
+    pass: the first builds the pipeline)."""
     pipeline = FilePipeline(files, flatten=False)
-    steps = min(batches, files.num_examples // BATCH)
-    for epoch in (1, 2):  # the first builds the pipeline
-        started = time.perf_counter()
-        for _ in pipeline.epoch(batch_size=BATCH, seed=0, epoch=epoch, steps=steps):
-            pass
-    return steps * BATCH / (time.perf_counter() - started)
+    steps = min(batches, files.num_examples // batch_size)
+    if steps < 1:
+        raise ConfigError(f"{files.num_examples} images make no batch of {batch_size}: time more images.")
+    for epoch in (1, 2):
+        started, served = time.perf_counter(), 0
+        for batch in pipeline.epoch(batch_size=batch_size, seed=0, epoch=epoch, steps=steps):
+            served += len(batch)
+    return served / (time.perf_counter() - started)
 
 
-def step_per_second(filters: int, steps: int) -> float:
+def step_per_second(root: str, filters: int, steps: int) -> float:
+    """Images per second of dcgan_paper's training step at `filters`, built as `train` builds it."""
+    config = TrainConfig(model="dcgan_paper", dataset=f"folder:{root}", image_size=SHAPE[0], dcgan_filters=filters,
+                         batch_size=BATCH)
     keras.utils.set_random_seed(0)
-    generator, discriminator = presets.get("dcgan_paper").build_networks(noise_dim=100, image_shape=SHAPE,
-                                                                         dcgan_filters=filters)
-    gan = GAN(generator, discriminator, loss="non_saturating", penalty="none", label_smoothing=0.9,
-              d_optimizer=keras.optimizers.Adam(2e-4, 0.5), g_optimizer=keras.optimizers.Adam(2e-4, 0.5),
-              fakes_in_training_mode=True)
+    gan = tasks.build_gan(config)
     rng = np.random.default_rng(0)
     real = rng.uniform(-1, 1, (BATCH, *SHAPE)).astype("float32")
 
     def noise():
-        return rng.uniform(-1, 1, (BATCH, 100)).astype("float32")
+        return make_noise(rng, BATCH, config.noise_dim, config.noise)
 
     gan.train_step(real, noise(), noise())  # compiles
     started = time.perf_counter()
@@ -90,6 +93,9 @@ def streaming_memory(root: str, epochs: int, steps: int) -> list[float]:
 
 def measure(n: int, memory_epochs: int, log=print) -> dict:
     """Every folder row, printed; returns the numbers."""
+    if n < 2 * BATCH:
+        raise ConfigError(f"--folder_images={n}: the folder rows time batches of {BATCH} and hold a tenth out; "
+                          f"give at least {2 * BATCH} (or 0 to skip them).")
     with tempfile.TemporaryDirectory() as root, tempfile.TemporaryDirectory() as elsewhere:
         started = time.perf_counter()
         what = make_folder(root, n)
@@ -101,7 +107,7 @@ def measure(n: int, memory_epochs: int, log=print) -> dict:
         cache = os.path.join(elsewhere, "images.bin")  # not in the folder, where a subfolder is a class
         arrays = folders.load(root, SHAPE, memory_mb=0, cache=cache, log=lambda *_: None)
         cached = served_per_second(arrays.stream, batches=n // BATCH)
-        paper, quarter = step_per_second(128, 2), step_per_second(32, 6)
+        paper, quarter = step_per_second(root, 128, 2), step_per_second(root, 32, 6)
         log(f"  the pipeline serves {decode:,.0f} img/s decoding the JPEGs ({os.cpu_count()} cores), "
             f"{cached:,.0f} img/s from the cache file")
         log(f"  dcgan_paper's step consumes {paper:,.0f} img/s at the paper's width (128), {quarter:,.0f} img/s "

@@ -20,6 +20,7 @@ import os
 import sys
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from keras_gan.errors import DataError
 
@@ -50,8 +51,6 @@ def code_points(font_path: str = FONT) -> list[int]:
 
 def render(code_point: int, font) -> np.ndarray | None:
     """The emoji of `code_point` as uint8 RGB (SIDE, SIDE, 3) on white, or None if the font draws nothing."""
-    from PIL import Image, ImageDraw
-
     canvas = Image.new("RGBA", (SIDE, SIDE), (255, 255, 255, 0))
     ImageDraw.Draw(canvas).text((SIDE // 2, SIDE // 2), chr(code_point), font=font, embedded_color=True, anchor="mm")
     pixels = np.asarray(canvas)
@@ -64,8 +63,6 @@ def render(code_point: int, font) -> np.ndarray | None:
 def build(folder: str, font_path: str = FONT, log=print) -> int:
     """Writes the emoji folder (class subfolders of PNGs) into `folder`; returns how many it wrote. A
     folder already complete (its `.complete` marker) is left as it is."""
-    from PIL import Image, ImageFont
-
     marker = os.path.join(folder, ".complete")
     if os.path.isfile(marker):
         with open(marker) as f:

@@ -237,30 +237,32 @@ class ImageFiles:
         return out.reshape((len(indices), *self.image_shape))
 
 
-def read_split(paths, image_shape, *, keep: bool, write=None, what: str = "images", progress: bool = False):
-    """Decodes every file of `paths` once, in parallel, in order: (indices of the good files, their
-    images as uint8 if `keep`, else None). `write` gets each batch of good images (the cache file)."""
+def read_split(paths, image_shape, *, keep=True, write=None, what: str = "images", progress: bool = False):
+    """Decodes every file of `paths` once, in parallel, in order: (positions of the good files, the
+    images of those among `keep` as uint8). `keep` is True (all), False (none) or an array of
+    positions; `write` gets each batch of good images (the cache file)."""
     shape = tuple(image_shape)
     n = len(paths)
+    wanted = np.full(n, keep) if isinstance(keep, bool) else np.isin(np.arange(n), keep)
     files = tf.data.Dataset.from_tensor_slices((np.arange(n, dtype=np.int64), np.array(paths, dtype=object)))
     decoded = (files.map(lambda i, p: (i, decode(p, shape)), num_parallel_calls=tf.data.AUTOTUNE,
                          deterministic=True)
                .ignore_errors()  # a file that fails is left out here and named by why_unreadable
                .batch(SCAN_BATCH).prefetch(2))
-    images = np.empty((n, *shape), np.uint8) if keep else None
+    images = np.empty((int(wanted.sum()), *shape), np.uint8)
     good = []
     bar = keras.utils.Progbar(n, verbose=1 if progress else 0, unit_name=what)
     count = 0
     for index, batch in decoded.as_numpy_iterator():
         good.append(index)
-        if keep:
-            images[count:count + len(index)] = batch
+        chosen = batch[wanted[index]]
+        images[count:count + len(chosen)] = chosen
+        count += len(chosen)
         if write is not None:
             write(batch)
-        count += len(index)
         bar.update(min(n, int(index[-1]) + 1))
     good = np.concatenate(good) if good else np.zeros(0, np.int64)
-    return good, (images[:count] if keep else None)
+    return good, images[:count]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -291,41 +293,44 @@ def load(root: str, image_shape, *, memory_mb: float = 2048, cache: str = "", lo
     if listing.left_out:
         notes.append(f"{listing.left_out} image files at the top of {listing.root}, beside its class subfolders, "
                      "belong to no class and are left out")
+    if listing.held_out:
+        notes.append(f"the test split: {len(listing.test)} of the files, held out with a fixed seed (the same for "
+                     "every run)")
     skipped = []
 
-    def checked(paths, good, split):
-        bad = sorted(set(range(len(paths))) - set(good.tolist()))
+    def checked(paths, good):
+        """The good paths; the others, each with why, in `skipped`."""
+        bad = np.setdiff1d(np.arange(len(paths)), good)
         skipped.extend((paths[i], why_unreadable(paths[i], image_shape)) for i in bad)
         return [paths[i] for i in good]
 
-    test_paths = listing.test
-    if stream and len(test_paths) > EVALUATION_IMAGES:
-        test_paths = _subset(test_paths, EVALUATION_IMAGES)
-    good, x_test = read_split(test_paths, image_shape, keep=True, what="test images", progress=progress)
-    test_index = {p: i for i, p in enumerate(listing.test)}
-    kept_test = checked(test_paths, good, "test")
-    y_test = listing.test_labels[[test_index[p] for p in kept_test]]
+    # a folder that streams keeps a seeded subset of each split in memory, for the evaluation
+    limit = EVALUATION_IMAGES if stream else max(len(listing.train), len(listing.test))
+    test = _subset_indices(len(listing.test), limit)
+    good, x_test = read_split([listing.test[i] for i in test], image_shape, what="test images", progress=progress)
+    kept_test = checked([listing.test[i] for i in test], good)
+    y_test = listing.test_labels[test[good]]
 
     if not stream:
         log(f"decoding {len(listing.train)} training images of {listing.root} into memory "
             f"({len(listing.train) * per_image / 2**20:.0f} MiB at {'x'.join(map(str, image_shape))})")
-        good, x_train = read_split(listing.train, image_shape, keep=True, what="training images", progress=progress)
-        kept = checked(listing.train, good, "train")
-        y_train = listing.train_labels[good]
-        files = None
+        good, x_train = read_split(listing.train, image_shape, what="training images", progress=progress)
+        files, picked = None, good
     else:
-        files, kept, y_train = _stream(listing, image_shape, fingerprint, cache, checked, progress, log, notes)
-        pick = _subset_indices(len(kept), EVALUATION_IMAGES)
-        _, x_train = read_split([kept[i] for i in pick], image_shape, keep=True, what="evaluation images")
-        y_train = y_train[pick]
+        pick = _subset_indices(len(listing.train), limit)
+        files, good, x_train = _stream(listing, image_shape, fingerprint, cache, pick, progress, log, notes)
+        picked = good[np.isin(good, pick)]
+    kept = checked(listing.train, good)
+    if files is not None:
+        files = dataclasses.replace(files, paths=tuple(kept), labels=listing.train_labels[good])
     if len(kept) < 2:
         raise DataError(f"{listing.root}: {len(kept)} of its {len(listing.train)} training image files could be read "
                         f"(a dataset needs at least two){_first_skipped(skipped)}.")
     if len(kept_test) == 0:
-        raise DataError(f"{listing.root}: none of its {len(test_paths)} test image files could be read"
+        raise DataError(f"{listing.root}: none of its {len(test)} test image files could be read"
                         f"{_first_skipped(skipped)}.")
-    return Folder(x_train, y_train, x_test, y_test, listing.class_names, fingerprint, files, tuple(skipped),
-                  tuple(notes))
+    return Folder(x_train, listing.train_labels[picked], x_test, y_test, listing.class_names, fingerprint, files,
+                  tuple(skipped), tuple(notes))
 
 
 def _first_skipped(skipped) -> str:
@@ -333,46 +338,39 @@ def _first_skipped(skipped) -> str:
 
 
 def _subset_indices(n: int, limit: int) -> np.ndarray:
+    """`limit` of `n` positions drawn with SPLIT_SEED, in order (all of them where n <= limit)."""
     if n <= limit:
         return np.arange(n)
     return np.sort(np.random.default_rng(SPLIT_SEED).choice(n, limit, replace=False))
 
 
-def _subset(paths, limit):
-    return tuple(paths[i] for i in _subset_indices(len(paths), limit))
-
-
-def _stream(listing: Listing, image_shape, fingerprint: str, cache: str, checked, progress, log, notes):
-    """The streamed training split: (ImageFiles, the good paths, their labels), after one pass that
-    finds the bad files and, with `cache`, writes the decoded images to the cache file."""
+def _stream(listing: Listing, image_shape, fingerprint: str, cache: str, pick, progress, log, notes):
+    """The streamed training split: (ImageFiles without its paths yet, the positions of the good files,
+    the images of those among `pick`), from one pass that decodes every file (finding the bad ones and,
+    with `cache`, writing the cache file), or from the cache file written by such a pass."""
     header = {"fingerprint": fingerprint, "image_shape": list(image_shape)}
     cache = os.path.abspath(os.path.expanduser(cache)) if cache else ""
+    files = ImageFiles((), np.zeros(0, np.int64), tuple(image_shape), cache)
     if cache and _cache_matches(cache, header):
         with open(cache + ".json") as f:
-            good = np.asarray(json.load(f)["good"], np.int64)  # indices into the listing, which the fingerprint fixes
-        kept = checked(listing.train, good, "train")
-        labels = listing.train_labels[good]
-        log(f"streaming {len(kept)} training images from the cache {cache}")
+            good = np.asarray(json.load(f)["good"], np.int64)  # positions in the listing, which the fingerprint fixes
+        log(f"streaming {len(good)} training images from the cache {cache}")
         notes.append(f"the decoded images are read from {cache}")
-        return ImageFiles(tuple(kept), labels, tuple(image_shape), cache), kept, labels
+        return files, good, files.read_cached(np.flatnonzero(np.isin(good, pick)))
     size = len(listing.train) * int(np.prod(image_shape)) / 2**20
     if not cache:
         log(f"checking {len(listing.train)} training images of {listing.root} ({size:.0f} MiB decoded, more than "
             "--data_memory_mb): they stream from the files, decoded again every epoch (--data_cache=FILE keeps them)")
-        good, _ = read_split(listing.train, image_shape, keep=False, what="training images", progress=progress)
-        kept = checked(listing.train, good, "train")
-        labels = listing.train_labels[good]
-        return ImageFiles(tuple(kept), labels, tuple(image_shape)), kept, labels
+        good, subset = read_split(listing.train, image_shape, keep=pick, what="training images", progress=progress)
+        return files, good, subset
     log(f"decoding {len(listing.train)} training images of {listing.root} into the cache {cache} ({size:.0f} MiB)")
     with atomic_path(cache, ".cache") as tmp, open(tmp, "wb") as out:
-        good, _ = read_split(listing.train, image_shape, keep=False, write=lambda b: out.write(b.tobytes()),
-                             what="training images", progress=progress)
+        good, subset = read_split(listing.train, image_shape, keep=pick, write=lambda b: out.write(b.tobytes()),
+                                  what="training images", progress=progress)
         out.flush()
-    kept = checked(listing.train, good, "train")
-    labels = listing.train_labels[good]
     write_text(cache + ".json", json.dumps({**header, "good": good.tolist()}))
     notes.append(f"the decoded images are kept in {cache}")
-    return ImageFiles(tuple(kept), labels, tuple(image_shape), cache), kept, labels
+    return files, good, subset
 
 
 def _cache_matches(cache: str, header: dict) -> bool:

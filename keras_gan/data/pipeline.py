@@ -28,42 +28,35 @@ def epoch_order(n: int, seed, epoch: int) -> np.ndarray:
     return np.random.default_rng([*np.ravel(seed), epoch]).permutation(n)
 
 
-class Pipeline:
-    """Images (and labels) kept in memory as uint8, served per epoch as float32 batches in [-1, 1].
+class Batches:
+    """What both pipelines share: each epoch visits the examples in a permutation drawn from
+    (seed, epoch), in batches of float32 images in [-1, 1] (and their labels), the last partial batch
+    dropped, as in the slide deck's loop. The permutation lives in a variable and each (batch size,
+    steps) gets one `tf.data` pipeline, built once and re-iterated, so no new pipeline functions are
+    traced epoch after epoch. Deriving the order from the epoch number makes epoch k the same whether a
+    run got there without stopping or was resumed from a checkpoint. A subclass makes the pipeline
+    (`_dataset`), with `_batch` turning a batch of uint8 images and their positions into what it serves."""
 
-    Each epoch visits the images in a permutation drawn from (seed, epoch), in batches, through one
-    `tf.data` pipeline (gather, scale, prefetch) that is built once and re-iterated: the permutation
-    lives in a variable, so no new pipeline functions are traced epoch after epoch. Deriving the order
-    from the epoch number makes epoch k the same whether a run got there without stopping or was
-    resumed from a checkpoint. The last partial batch is dropped, as in the slide deck's loop. The
-    images stay uint8 in a variable (a quarter of float32's memory, and no copy of them when the
-    pipeline starts) and each batch is scaled by `UNIT_RANGE`, to `to_unit_range`'s values exactly.
-    """
-
-    def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, flatten: bool = True):
-        x = _pixels(images)
-        self.num_examples = len(x)
-        self.images = tf.Variable(x.reshape(len(x), -1) if flatten else x, trainable=False)
+    def __init__(self, num_examples: int, labels, flatten: bool):
+        self.num_examples, self.flatten = num_examples, flatten
         self.labels = None if labels is None else tf.constant(np.asarray(labels, np.int64))
-        self._order = tf.Variable(tf.range(self.num_examples, dtype=tf.int64), trainable=False)
+        self._unit = tf.constant(UNIT_RANGE)
+        self._order = tf.Variable(tf.range(num_examples, dtype=tf.int64), trainable=False)
         self._datasets = {}
 
     def order(self, seed, epoch: int) -> np.ndarray:
         return epoch_order(self.num_examples, seed, epoch)
 
+    def _batch(self, images, idx):
+        """uint8 images scaled by `UNIT_RANGE` (to `to_unit_range`'s values exactly), flat if asked, with
+        the labels at positions `idx` if there are labels."""
+        x = tf.gather(self._unit, tf.cast(images, tf.int32))
+        if self.flatten and x.shape.rank > 2:  # decoded images; those in memory are kept flat already
+            x = tf.reshape(x, (-1, int(np.prod(x.shape[1:]))))
+        return x if self.labels is None else (x, tf.gather(self.labels, idx))
+
     def _dataset(self, batch_size: int, steps: int):
-        images, labels, order = self.images, self.labels, self._order
-
-        unit = tf.constant(UNIT_RANGE)
-
-        def gather(step):
-            idx = order[step * batch_size:(step + 1) * batch_size]
-            x = tf.gather(unit, tf.cast(tf.gather(images, idx), tf.int32))
-            return x if labels is None else (x, tf.gather(labels, idx))
-
-        return (tf.data.Dataset.range(steps)
-                .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-                .prefetch(tf.data.AUTOTUNE))
+        raise NotImplementedError
 
     def epoch(self, *, batch_size: int, seed, epoch: int, steps: int | None = None):
         """The batches of one epoch; iterate them fully before asking for the next epoch."""
@@ -75,27 +68,41 @@ class Pipeline:
         return self._datasets[batch_size, steps]
 
 
-class FilePipeline:
-    """A folder's training images streamed from disk (keras_gan/data/folders.py), served as `Pipeline`
-    serves images in memory: the same per-epoch order from (seed, epoch), the same batches in [-1, 1]
-    (and labels), the last partial batch dropped. Each image is decoded from its file in parallel in
-    the tf.data pipeline, or, where the folder has a cache file, read back from it; a few batches are
-    prefetched, so resident memory does not grow with the folder."""
+class Pipeline(Batches):
+    """Images (and labels) kept in memory as uint8, served per epoch as float32 batches in [-1, 1]
+    (`Batches`): each batch gathered from a variable and scaled in one map, prefetched. The images stay
+    uint8 (a quarter of float32's memory, and no copy of them when the pipeline starts)."""
 
-    def __init__(self, files: ImageFiles, *, labels: bool = False, flatten: bool = True):
-        self.files, self.flatten = files, flatten
-        self.num_examples = files.num_examples
-        self.labels = tf.constant(np.asarray(files.labels, np.int64)) if labels else None
-        self._order = tf.Variable(tf.range(self.num_examples, dtype=tf.int64), trainable=False)
-        self._datasets = {}
-
-    def order(self, seed, epoch: int) -> np.ndarray:
-        return epoch_order(self.num_examples, seed, epoch)
+    def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, flatten: bool = True):
+        x = _pixels(images)
+        super().__init__(len(x), labels, flatten)
+        self.images = tf.Variable(x.reshape(len(x), -1) if flatten else x, trainable=False)
 
     def _dataset(self, batch_size: int, steps: int):
-        files, order, labels = self.files, self._order, self.labels
+        images, order = self.images, self._order
+
+        def gather(step):
+            idx = order[step * batch_size:(step + 1) * batch_size]
+            return self._batch(tf.gather(images, idx), idx)
+
+        return (tf.data.Dataset.range(steps)
+                .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                .prefetch(tf.data.AUTOTUNE))
+
+
+class FilePipeline(Batches):
+    """A folder's training images streamed from disk (keras_gan/data/folders.py), served as `Pipeline`
+    serves images in memory (`Batches`). Each image is decoded from its file in parallel in the tf.data
+    pipeline, or, where the folder has a cache file, read back from it; a few batches are prefetched, so
+    resident memory does not grow with the folder."""
+
+    def __init__(self, files: ImageFiles, *, labels: bool = False, flatten: bool = True):
+        super().__init__(files.num_examples, files.labels if labels else None, flatten)
+        self.files = files
+
+    def _dataset(self, batch_size: int, steps: int):
+        files, order = self.files, self._order
         shape = files.image_shape
-        unit = tf.constant(UNIT_RANGE)
         if files.cache:
             def read(step):  # one batch of records of the cache file
                 idx = order[step * batch_size:(step + 1) * batch_size]
@@ -113,20 +120,4 @@ class FilePipeline:
             batches = (tf.data.Dataset.range(steps * batch_size)
                        .map(read_one, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                        .batch(batch_size, drop_remainder=True))
-
-        def scale(images, idx):
-            x = tf.gather(unit, tf.cast(images, tf.int32))
-            if self.flatten:
-                x = tf.reshape(x, (batch_size, -1))
-            return x if labels is None else (x, tf.gather(labels, idx))
-
-        return batches.map(scale, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
-
-    def epoch(self, *, batch_size: int, seed, epoch: int, steps: int | None = None):
-        """The batches of one epoch; iterate them fully before asking for the next epoch."""
-        available = self.num_examples // batch_size
-        steps = available if steps is None else min(steps, available)
-        self._order.assign(self.order(seed, epoch))
-        if (batch_size, steps) not in self._datasets:
-            self._datasets[batch_size, steps] = self._dataset(batch_size, steps)
-        return self._datasets[batch_size, steps]
+        return batches.map(self._batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)

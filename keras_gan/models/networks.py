@@ -170,8 +170,7 @@ def paper_depth(image_shape) -> int:
 
 
 def build_dcgan_paper_generator(noise_dim: int = 100, image_shape=(64, 64, 3), *, filters: int = 128,
-                                bn_momentum: float = 0.9, activation: str = "relu",
-                                name: str = "generator") -> keras.Sequential:
+                                bn_momentum: float = 0.9, name: str = "generator") -> keras.Sequential:
     """The DCGAN generator of Radford et al. 2016 as seeds/004 draws it: z projected to
     4x4x(filters * 2^(d-1)) (4x4x1024 for 64x64 images and 128 filters), then d 4x4 stride-2
     transposed convolutions that double the side and halve the filters (512, 256, 128), the last to
@@ -182,21 +181,20 @@ def build_dcgan_paper_generator(noise_dim: int = 100, image_shape=(64, 64, 3), *
     model = keras.Sequential([keras.Input(shape=(noise_dim,), name="noise"),
                               layers.Dense(4 * 4 * width, use_bias=False, kernel_initializer=_conv_init()),
                               layers.Reshape((4, 4, width)),
-                              batch_norm_layer(bn_momentum), _activation(activation, 0.2)], name=name)
+                              batch_norm_layer(bn_momentum), layers.ReLU()], name=name)
     for _ in range(doublings - 1):
         width //= 2
         model.add(layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False,
                                          kernel_initializer=_conv_init()))
         model.add(batch_norm_layer(bn_momentum))
-        model.add(_activation(activation, 0.2))
+        model.add(layers.ReLU())
     model.add(layers.Conv2DTranspose(image_shape[-1], 4, strides=2, padding="same", activation="tanh",
                                      kernel_initializer=_conv_init()))
     return model
 
 
 def build_dcgan_paper_discriminator(image_shape=(64, 64, 3), *, filters: int = 128, alpha: float = 0.2,
-                                    bn_momentum: float = 0.9, batch_norm: bool = True, dropout: float = 0.0,
-                                    output_activation: str | None = None,
+                                    bn_momentum: float = 0.9, output_activation: str | None = None,
                                     name: str = "discriminator") -> keras.Sequential:
     """The paper's DCGAN discriminator, G mirrored: d 4x4 stride-2 convolutions from `filters`,
     doubling (128, 256, 512, 1024 for 64x64 images) down to 4x4, LeakyReLU(0.2) after each and
@@ -204,13 +202,11 @@ def build_dcgan_paper_discriminator(image_shape=(64, 64, 3), *, filters: int = 1
     doublings = paper_depth(image_shape)
     model = keras.Sequential([keras.Input(shape=tuple(image_shape), name="image")], name=name)
     for i in range(doublings):
-        model.add(layers.Conv2D(filters * 2 ** i, 4, strides=2, padding="same", use_bias=i == 0 or not batch_norm,
+        model.add(layers.Conv2D(filters * 2 ** i, 4, strides=2, padding="same", use_bias=i == 0,
                                 kernel_initializer=_conv_init()))
-        if i > 0 and batch_norm:
+        if i > 0:
             model.add(batch_norm_layer(bn_momentum))
         model.add(layers.LeakyReLU(negative_slope=alpha))
-        if dropout:
-            model.add(layers.SpatialDropout2D(dropout))
     model.add(layers.Flatten())
     model.add(layers.Dense(1, activation=output_activation, kernel_initializer=_conv_init(),
                            dtype="float32"))  # scores in float32, always

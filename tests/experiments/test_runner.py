@@ -173,6 +173,9 @@ def test_an_interrupted_session_is_logged_unfinished(configs, tmp_path, monkeypa
     ({"model": "vanilla", "dataset": "mnist", "epochs": 1, "figures": ["gif3d"]}, "unknown figures"),
     ({"model": "vanilla", "dataset": "mnist", "epochs": 1, "args": {"colour": 1}}, "bad args"),
     ({"model": "gan9", "dataset": "mnist", "epochs": 1}, "unknown model"),
+    ({"model": "dcgan", "dataset": "folder", "epochs": 1}, "names its maker"),
+    ({"model": "dcgan", "dataset": "mnist", "folder": "emoji", "epochs": 1}, "names its maker"),
+    ({"model": "dcgan", "dataset": "folder", "folder": "clipart", "epochs": 1}, "names its maker"),
 ])
 def test_bad_configurations(tmp_path, spec, message):
     (tmp_path / "x.json").write_text(json.dumps(spec))
@@ -225,6 +228,17 @@ def test_report_reads_top_to_bottom(configs, tmp_path):
            "classifier. Compare scores only between rows of one mark" in text
     rows = {line.split(" | ")[0] for line in text.splitlines() if line.startswith("| `")}
     assert rows == {"| `deck` (a, b)", "| `labels` (a)"}
+    assert "test accuracy below" not in text and "A classifier below" not in text
+    # a run scored on fewer samples is named with its counts; a weak classifier is warned about
+    scores = json.loads(path.read_text())
+    n = scores["generated_samples"]
+    path.write_text(json.dumps({**scores, "feature_network": "folder classifier (test accuracy 0.4859, weights x)"}))
+    first = results / "deck" / "seed_0" / "metrics.json"
+    first.write_text(json.dumps({**json.loads(first.read_text()), "generated_samples": n + 1}))
+    text = open(report.write_report(experiments, str(results), str(tmp_path / "report.md"))).read()
+    counts = next(line for line in text.splitlines() if line.startswith("Scores of "))
+    assert f"{n + 1} generated and" in counts and f"{n} generated and" in counts and "(`" in counts
+    assert "A classifier below 80% test accuracy (folder classifier (test accuracy 0.4859, weights x))" in text
 
 
 def test_cli_runs_and_writes_the_report(configs, tmp_path):
