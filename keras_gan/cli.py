@@ -5,11 +5,11 @@ commands, translate and upscale."""
 import os
 import signal
 import sys
-import tempfile
 import threading
 
 from absl import flags
 
+from keras_gan import backend
 from keras_gan.errors import ConfigError, KerasGanError
 
 
@@ -26,27 +26,11 @@ def _raise_interrupted(signum, frame):
 
 
 def import_tensorflow_quietly() -> None:
-    """Imports TensorFlow with its C++ start-up lines (oneDNN, CUDA drivers, CPU instructions) kept off
-    the terminal. Those lines are written before TensorFlow reads TF_CPP_MIN_LOG_LEVEL, so the
-    import runs with the process's stderr pointed at a temporary file; if it fails, that file is
-    shown. A user who sets TF_CPP_MIN_LOG_LEVEL themselves gets TensorFlow's own behaviour."""
-    if "tensorflow" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
-        return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401
-        except BaseException:
-            os.dup2(saved, 2)
-            capture.seek(0)
-            sys.stderr.write(capture.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+    """Imports TensorFlow, its C++ start-up lines kept off the terminal (keras_gan/backend.py), where Keras
+    will run on it: the commands call this before anything imports Keras. On JAX and PyTorch, TensorFlow
+    is imported only where a run uses it."""
+    if backend.configured() == "tensorflow":
+        backend.import_tensorflow_quietly()
 
 
 def execute(argv, define, body) -> int:

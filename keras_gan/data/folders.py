@@ -49,8 +49,8 @@ import sys
 
 import keras
 import numpy as np
-import tensorflow as tf
 
+from keras_gan import backend
 from keras_gan.errors import DataError, reason
 from keras_gan.io.atomic import atomic_path, write_text
 
@@ -60,6 +60,17 @@ EVALUATION_IMAGES = 10_000
 FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # Keras's image_dataset_from_directory's
 SCAN_BATCH = 256
 GIVEN_SPLITS = ("train", "test")
+
+
+class _TensorFlow:
+    """TensorFlow's module, imported where a folder is first read: its image decoding and tf.data
+    are what read folders, on every Keras backend; without TensorFlow, a folder is one clear error."""
+
+    def __getattr__(self, name):
+        return getattr(backend.require_tensorflow("a folder dataset (--dataset=folder)"), name)
+
+
+tf = _TensorFlow()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,6 +133,7 @@ def class_names(root: str) -> tuple[str, ...]:
 def _index(folder: str, classes: tuple[str, ...] | None, shuffle: bool):
     """(paths, labels) of the image files in `folder` (Keras lists them: its formats, its class rule)."""
     labels = "inferred" if classes else None
+    backend.require_tensorflow("a folder dataset (--dataset=folder)")  # Keras lists them with tf.data
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # Keras prints how many files it found
             found = keras.utils.image_dataset_from_directory(
@@ -171,7 +183,7 @@ def list_folder(root: str) -> Listing:
                    tuple(paths[:n_test]), labels[:n_test], left_out, held_out=True)
 
 
-def decode(path, image_shape) -> tf.Tensor:
+def decode(path, image_shape):
     """The image file at `path` (a string tensor) as uint8 (H, W, C) of `image_shape`: see the
     module's docstring for each step. Raises (in the pipeline) for a file that is not an image."""
     size, channels = image_shape[0], image_shape[2]

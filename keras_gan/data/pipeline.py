@@ -1,10 +1,10 @@
 """The input pipeline: uint8 images in memory (`Pipeline`), or image files streamed from disk
-(`FilePipeline`), served per epoch as `tf.data` batches in [-1, 1]."""
+(`FilePipeline`), served per epoch as batches in [-1, 1]: `tf.data` batches where Keras runs on
+TensorFlow, NumPy arrays on its other backends (keras_gan/backend.py), the same values either way."""
 
 import numpy as np
-import tensorflow as tf
 
-from keras_gan.data.folders import ImageFiles, decode
+from keras_gan import backend
 from keras_gan.errors import DataError
 
 # The deck's `x / 127.5 - 1` in float32 for every pixel value: indexing it scales uint8 pixels exactly.
@@ -35,21 +35,32 @@ class Batches:
     steps) gets one `tf.data` pipeline, built once and re-iterated, so no new pipeline functions are
     traced epoch after epoch. Deriving the order from the epoch number makes epoch k the same whether a
     run got there without stopping or was resumed from a checkpoint. A subclass makes the pipeline
-    (`_dataset`), with `_batch` turning a batch of uint8 images and their positions into what it serves."""
+    (`_dataset`), with `_batch` turning a batch of uint8 images and their positions into what it serves.
+    Off TensorFlow's backend, `Pipeline` serves NumPy batches without TensorFlow (`_numpy_batch`), and
+    `FilePipeline` serves its tf.data batches as NumPy arrays."""
 
     def __init__(self, num_examples: int, labels, flatten: bool):
         self.num_examples, self.flatten = num_examples, flatten
-        self.labels = None if labels is None else tf.constant(np.asarray(labels, np.int64))
-        self._unit = tf.constant(UNIT_RANGE)
-        self._order = tf.Variable(tf.range(num_examples, dtype=tf.int64), trainable=False)
+        self.label_array = None if labels is None else np.asarray(labels, np.int64)
         self._datasets = {}
+        self._order = self.labels = None
 
     def order(self, seed, epoch: int) -> np.ndarray:
         return epoch_order(self.num_examples, seed, epoch)
 
+    def _tf_state(self):
+        """TensorFlow's module, with the tf.data pipelines' constants and order variable made once."""
+        tf = backend.require_tensorflow(f"{type(self).__name__}'s tf.data pipeline")
+        if self._order is None:
+            self.labels = None if self.label_array is None else tf.constant(self.label_array)
+            self._unit = tf.constant(UNIT_RANGE)
+            self._order = tf.Variable(tf.range(self.num_examples, dtype=tf.int64), trainable=False)
+        return tf
+
     def _batch(self, images, idx):
         """uint8 images scaled by `UNIT_RANGE` (to `to_unit_range`'s values exactly), flat if asked, with
         the labels at positions `idx` if there are labels."""
+        tf = backend.tensorflow()
         x = tf.gather(self._unit, tf.cast(images, tf.int32))
         if self.flatten and x.shape.rank > 2:  # decoded images; those in memory are kept flat already
             x = tf.reshape(x, (-1, int(np.prod(x.shape[1:]))))
@@ -58,14 +69,24 @@ class Batches:
     def _dataset(self, batch_size: int, steps: int):
         raise NotImplementedError
 
+    def _numpy_batch(self, idx: np.ndarray):
+        """The batch of positions `idx` as NumPy arrays, without TensorFlow; None where this pipeline
+        needs tf.data."""
+        return None
+
     def epoch(self, *, batch_size: int, seed, epoch: int, steps: int | None = None):
         """The batches of one epoch; iterate them fully before asking for the next epoch."""
         available = self.num_examples // batch_size
         steps = available if steps is None else min(steps, available)
-        self._order.assign(self.order(seed, epoch))
+        order = self.order(seed, epoch)
+        if not backend.is_tensorflow() and self._numpy_batch(order[:0]) is not None:
+            return (self._numpy_batch(order[i * batch_size:(i + 1) * batch_size]) for i in range(steps))
+        self._tf_state()
+        self._order.assign(order)
         if (batch_size, steps) not in self._datasets:
             self._datasets[batch_size, steps] = self._dataset(batch_size, steps)
-        return self._datasets[batch_size, steps]
+        dataset = self._datasets[batch_size, steps]
+        return dataset if backend.is_tensorflow() else dataset.as_numpy_iterator()
 
 
 class Pipeline(Batches):
@@ -76,9 +97,17 @@ class Pipeline(Batches):
     def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, flatten: bool = True):
         x = _pixels(images)
         super().__init__(len(x), labels, flatten)
-        self.images = tf.Variable(x.reshape(len(x), -1) if flatten else x, trainable=False)
+        self.pixels = x.reshape(len(x), -1) if flatten else x
+        self.images = None
+
+    def _numpy_batch(self, idx):
+        x = UNIT_RANGE[self.pixels[idx]]
+        return x if self.label_array is None else (x, self.label_array[idx])
 
     def _dataset(self, batch_size: int, steps: int):
+        tf = backend.tensorflow()
+        if self.images is None:
+            self.images = tf.Variable(self.pixels, trainable=False)
         images, order = self.images, self._order
 
         def gather(step):
@@ -96,11 +125,14 @@ class FilePipeline(Batches):
     pipeline, or, where the folder has a cache file, read back from it; a few batches are prefetched, so
     resident memory does not grow with the folder."""
 
-    def __init__(self, files: ImageFiles, *, labels: bool = False, flatten: bool = True):
+    def __init__(self, files, *, labels: bool = False, flatten: bool = True):
         super().__init__(files.num_examples, files.labels if labels else None, flatten)
         self.files = files
 
     def _dataset(self, batch_size: int, steps: int):
+        from keras_gan.data.folders import decode  # TensorFlow's image decoding
+
+        tf = backend.tensorflow()
         files, order = self.files, self._order
         shape = files.image_shape
         if files.cache:

@@ -34,9 +34,9 @@ import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers
 
+from keras_gan import backend
 from keras_gan.data.datasets import digest
 from keras_gan.data.pipeline import to_unit_range
 from keras_gan.errors import ConfigError, ModelFileError, reason
@@ -119,7 +119,7 @@ def train_classifier(arrays, *, epochs: int = CLASSIFIER_EPOCHS, seed: int = 0, 
     """Trains the classifier on the training split of `arrays`, saves it in the cache and returns
     (path, test accuracy)."""
     spec, dataset = arrays.spec, arrays.spec.name
-    keras.utils.set_random_seed(seed)
+    backend.set_random_seed(seed)
     model = build_classifier(spec.image_shape, len(spec.class_names))
     x, x_test = to_unit_range(arrays.x_train), to_unit_range(arrays.x_test)
     steps = epochs * (len(x) // 128 + (len(x) % 128 > 0))
@@ -254,8 +254,8 @@ def inception(weights_path: str, image_shape) -> FeatureNetwork:
     model = keras.Model(net.inputs[0], [net.get_layer("avg_pool").output, net.outputs[0]])
 
     def preprocess(x):  # [-1, 1] already, which is InceptionV3's own input range
-        x = tf.image.resize(x, (299, 299), method="bilinear")
-        return tf.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
+        x = keras.ops.image.resize(x, (299, 299), interpolation="bilinear")
+        return keras.ops.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
 
     return FeatureNetwork("inception", model, tuple(image_shape),
                           f"InceptionV3 ({os.path.basename(weights_path)}, weights {weights_digest(net)}), "

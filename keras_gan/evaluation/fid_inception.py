@@ -23,8 +23,7 @@ import os
 
 import keras
 import numpy as np
-import tensorflow as tf
-from keras import layers
+from keras import layers, ops
 
 from keras_gan.errors import ConfigError, ModelFileError, reason
 from keras_gan.io.torch_files import read_state_dict
@@ -144,14 +143,14 @@ def load_weights(model: keras.Model, state: dict) -> None:
         raise KeyError(f"{len(unused)} weights the FID Inception has no place for, such as {unused[0]}")
 
 
-def prepare(images) -> tf.Tensor:
+def prepare(images):
     """Images in [-1, 1], (n, H, W, C), as the reference code feeds them: 8-bit, three channels,
     299x299 bilinear (half-pixel centres, no antialiasing), in [-1, 1]."""
-    x = tf.convert_to_tensor(images, tf.float32)
-    x = tf.round(tf.clip_by_value((x + 1.0) * 127.5, 0.0, 255.0)) / 255.0  # the PNG a reference reads
+    x = ops.convert_to_tensor(images, "float32")
+    x = ops.round(ops.clip((x + 1.0) * 127.5, 0.0, 255.0)) / 255.0  # the PNG a reference reads
     if x.shape[-1] == 1:
-        x = tf.repeat(x, 3, axis=-1)
-    x = tf.image.resize(x, (SIZE, SIZE), method="bilinear", antialias=False)
+        x = ops.repeat(x, 3, axis=-1)
+    x = ops.image.resize(x, (SIZE, SIZE), interpolation="bilinear", antialias=False)
     return 2.0 * x - 1.0
 
 

@@ -11,8 +11,8 @@ import re
 import subprocess
 
 import numpy as np
-import tensorflow as tf
 
+from keras_gan import backend
 from keras_gan.evaluation import image_scores
 from keras_gan.experiments import sessions
 from keras_gan.experiments.configs import Experiment, seed_folder
@@ -56,9 +56,9 @@ def _machine() -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    gpus = tf.config.list_physical_devices("GPU")
+    gpus = backend.gpus()
     return (f"{cpu}, {os.cpu_count()} cores, {'%d GPU(s)' % len(gpus) if gpus else 'no GPU'}; "
-            f"Python {platform.python_version()}, TensorFlow {tf.__version__}")
+            f"Python {platform.python_version()}, {backend.describe()}")
 
 
 def _commit() -> str:

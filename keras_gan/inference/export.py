@@ -21,8 +21,8 @@ import warnings
 
 import keras
 import numpy as np
-import tensorflow as tf
 
+from keras_gan import backend
 from keras_gan.errors import ConfigError, ModelFileError, reason
 from keras_gan.io.atomic import sync_folder
 from keras_gan.models import sampling
@@ -49,6 +49,7 @@ def _inputs(g, n: int, seed) -> list[np.ndarray]:
 
 def serve(loaded, inputs: list[np.ndarray]) -> np.ndarray:
     """A loaded SavedModel's images for `inputs` (noise, and one-hot rows for a conditional generator)."""
+    tf = backend.tensorflow()
     tensors = [tf.constant(x) for x in inputs]
     return loaded.serve(tensors[0] if len(tensors) == 1 else tensors).numpy()
 
@@ -57,7 +58,7 @@ def _interpreter(content: bytes):
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:  # TensorFlow's own, deprecated since 2.20 in favour of LiteRT
-        Interpreter = tf.lite.Interpreter
+        Interpreter = backend.tensorflow().lite.Interpreter
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return Interpreter(model_content=content)
@@ -82,6 +83,7 @@ def run_tflite(content: bytes, inputs: list[np.ndarray], batch: int) -> np.ndarr
 def _tflite(model, batch: int, folder: str) -> bytes:
     """TFLite of `model` at a fixed batch: a SavedModel with that one signature (Keras's ExportArchive),
     written into `folder` and converted."""
+    tf = backend.tensorflow()
     specs = [tf.TensorSpec((batch, *x.shape[1:]), tf.float32) for x in model.inputs]
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -97,6 +99,9 @@ def export_generator(request: ExportRequest, log=print) -> dict:
     """Writes `out`/saved_model, `out`/generator.tflite and `out`/export.json; returns the report."""
     if request.batch < 1:
         raise ConfigError(f"--batch must be at least 1. Received: batch={request.batch}")
+    if not backend.is_tensorflow():
+        raise ConfigError(f"export writes a TensorFlow SavedModel and a TFLite file through Keras's TensorFlow "
+                          f"backend; run it with KERAS_BACKEND=tensorflow (this run's is {backend.NAME}).")
     g = load_generator(request.generator)
     n = -(-max(request.checks, 1) // request.batch) * request.batch
     inputs = _inputs(g, n, request.seed)
@@ -110,7 +115,7 @@ def export_generator(request: ExportRequest, log=print) -> dict:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 g.model.export(saved_model, verbose=False)
-            served = serve(tf.saved_model.load(saved_model), inputs)
+            served = serve(backend.tensorflow().saved_model.load(saved_model), inputs)
             content = _tflite(g.model, request.batch, os.path.join(staging, "fixed_batch"))
             shutil.rmtree(os.path.join(staging, "fixed_batch"))
         except Exception as e:  # the converters raise many types

@@ -23,8 +23,9 @@ on the weights themselves, over many steps and across a checkpoint restore.
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
+from keras_gan import backend
 from keras_gan.models import losses, networks, penalties, replicas, sampling
 from keras_gan.models.state import Stateful
 
@@ -107,31 +108,31 @@ class GAN(Stateful):
         g_optimizer.build(self.combined.trainable_variables)
         self._labels = {}
         self._d_export = None
-        self._generate = tf.function(self._generate_batch, reduce_retracing=True,
-                                     jit_compile=jit_fakes)
+        # G's forward pass for D's fakes, compiled once by the backend (keras_gan/backend.py).
+        self._generate = backend.compiled_call(generator, self._generate_batch, jit=jit_fakes)
 
     def _targets(self, n: int):
         if n not in self._labels:
             real = np.full((n, 1), self.label_smoothing, np.float32)
             d = np.concatenate([real, np.zeros((n, 1), np.float32)])
-            self._labels[n] = (tf.constant(d), tf.constant(np.ones((n, 1), np.float32)))
+            self._labels[n] = (d, np.ones((n, 1), np.float32))
         return self._labels[n]
 
     def _one_hot(self, labels):
-        return tf.one_hot(tf.cast(labels, tf.int32), self.num_classes)
+        return ops.one_hot(ops.cast(labels, "int32"), self.num_classes)
 
-    def _generate_batch(self, real, noise, real_labels=None, fake_labels=None):
-        # One compiled call of G. In inference mode, as the deck's `generator.predict(noise)`; in
-        # training mode (BatchNorm on the batch's statistics, Dropout on), as the seeds' PyTorch
+    def _generate_batch(self, generate, real, noise, real_labels=None, fake_labels=None):
+        # One compiled call of G (`generate`). In inference mode, as the deck's `generator.predict(noise)`;
+        # in training mode (BatchNorm on the batch's statistics, Dropout on), as the seeds' PyTorch
         # loops make their fakes: D then trains against the function G's own step differentiates.
         training = self.fakes_in_training_mode
         if not self.conditional:  # fakes in float32 (a mixed-precision G makes them in bfloat16 or float16)
-            fake = tf.cast(self.generator(noise, training=training), tf.float32)
-            return tf.concat([tf.cast(real, tf.float32), fake], axis=0)
+            fake = ops.cast(generate(noise, training), "float32")
+            return ops.concatenate([ops.cast(real, "float32"), fake], axis=0)
         fake_y = self._one_hot(fake_labels)
-        fake = tf.cast(self.generator([noise, fake_y], training=training), tf.float32)
-        return (tf.concat([tf.cast(real, tf.float32), fake], axis=0),
-                tf.concat([self._one_hot(real_labels), fake_y], axis=0))
+        fake = ops.cast(generate([noise, fake_y], training), "float32")
+        return (ops.concatenate([ops.cast(real, "float32"), fake], axis=0),
+                ops.concatenate([self._one_hot(real_labels), fake_y], axis=0))
 
     def _check_labels(self, *labels):
         if self.conditional and any(y is None for y in labels):
@@ -148,11 +149,11 @@ class GAN(Stateful):
         x = (self._generate(real, noise, labels, fake_labels) if self.conditional
              else self._generate(real, noise))
         self.discriminator.trainable = True
-        shards = self.discriminator.distribute_strategy.num_replicas_in_sync
+        shards = backend.num_replicas(self.discriminator)
         if shards > 1:  # each replica's shard: its real images, then as many fakes
             order = replicas.interleaved(n, shards)
-            x = [tf.gather(v, order) for v in x] if self.conditional else tf.gather(x, order)
-            d_targets = tf.gather(d_targets, order)
+            x = [ops.take(v, order, axis=0) for v in x] if self.conditional else ops.take(x, order, axis=0)
+            d_targets = d_targets[order]
         return replicas.train_on_batch(self.discriminator, x, d_targets)
 
     def generator_step(self, noise, labels=None) -> float:

@@ -35,9 +35,9 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import keras
-import tensorflow as tf
 from keras import ops
 
+from keras_gan import backend
 from keras_gan.registry import Registry, Setting
 
 
@@ -144,7 +144,7 @@ def per_replica(value):
     the replicas' gradients and multiplies the loss it reports back; it divides by the replicas only
     the losses it reduces itself from per-sample values, so a loss that is already a mean, as these
     are, divides itself."""
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    replicas = backend.num_replicas()
     return value if replicas == 1 else value / replicas
 
 

@@ -23,15 +23,16 @@ import contextlib
 import math
 
 import keras
-import tensorflow as tf
 from keras import layers
+
+from keras_gan import backend
 
 
 def batch_norm_layer(momentum: float = 0.99):
     """BatchNorm; synchronized across replicas when built under a tf.distribute strategy of several,
     so that it normalises with the global batch's statistics, as on one device."""
     return layers.BatchNormalization(momentum=momentum,
-                                     synchronized=tf.distribute.get_strategy().num_replicas_in_sync > 1)
+                                     synchronized=backend.num_replicas() > 1)
 
 
 def _activation(name: str, alpha: float):

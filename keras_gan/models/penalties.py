@@ -22,9 +22,9 @@ import functools
 from collections.abc import Callable
 
 import keras
-import tensorflow as tf
 from keras import ops
 
+from keras_gan import backend
 from keras_gan.registry import Registry, Setting, non_negative, positive
 
 
@@ -40,17 +40,15 @@ def gradient_penalty(critic, real, fake, labels=None, *, seed=None, weight: floa
     if alpha is None:
         # Under tf.distribute every replica draws the global batch's coefficients from the same seed and
         # takes its own slice, so that R replicas use the coefficients one device would.
-        context = tf.distribute.get_replica_context()
+        context = backend.replica_context()
         replicas = context.num_replicas_in_sync if context else 1
         alpha = keras.random.uniform((n * replicas,), seed=seed)
         if replicas > 1:
             alpha = alpha[context.replica_id_in_sync_group * n:(context.replica_id_in_sync_group + 1) * n]
     alpha = ops.reshape(ops.cast(alpha, real.dtype), (-1,) + (1,) * (len(real.shape) - 1))
     x_hat = alpha * real + (1.0 - alpha) * fake
-    with tf.GradientTape() as tape:
-        tape.watch(x_hat)
-        scores = ops.cast(critic(x_hat if labels is None else [x_hat, labels], training=True), "float32")
-    grads = tape.gradient(scores, x_hat)
+    grads = backend.input_gradient(
+        lambda x: ops.cast(critic(x if labels is None else [x, labels], training=True), "float32"), x_hat)
     axes = list(range(1, len(grads.shape)))
     # The epsilon keeps the square root differentiable at a zero gradient.
     norms = ops.sqrt(ops.sum(ops.square(grads), axis=axes) + 1e-12)

@@ -20,8 +20,8 @@ strategies themselves is the training loop's (keras_gan/training/strategies.py).
 
 import keras
 import numpy as np
-import tensorflow as tf
 
+from keras_gan import backend
 from keras_gan.errors import ConfigError
 
 
@@ -36,11 +36,11 @@ def train_on_batch(model, x, y, return_dict: bool = False):
     shard of the global batch. `x` and `y` may be lists (several inputs, several outputs). Returns the
     loss (the mean over the global batch), or with `return_dict` every loss Keras logs by name
     (`loss`, and `NAME_loss` for each named output of a model of several)."""
-    strategy = model.distribute_strategy
-    replicas = strategy.num_replicas_in_sync
-    if replicas == 1:
+    replicas = backend.num_replicas(model)
+    if replicas == 1:  # one device, on every backend
         logs = model.train_on_batch(x, y, return_dict=return_dict)
         return {k: float(v) for k, v in logs.items()} if return_dict else float(logs)
+    tf, strategy = backend.tensorflow(), model.distribute_strategy
     ys = y if isinstance(y, (list, tuple)) else [y]
     n = int(tf.shape(ys[0])[0])
     if n % replicas:
@@ -88,6 +88,7 @@ def own_dropout_masks(model) -> None:
 def _per_replica(draw):
     def next_seed(ordered=True):
         seed = draw(ordered)
+        tf = backend.tensorflow()
         context = tf.distribute.get_replica_context()
         if context is None or context.num_replicas_in_sync == 1:
             return seed
@@ -102,6 +103,7 @@ def _step_function(model):
     the losses (each replica's mean, Keras Mean metrics) are averaged over the replicas here."""
     step = getattr(model, "_keras_gan_step", None)
     if step is None:
+        tf = backend.tensorflow()
         strategy = model.distribute_strategy
         own_dropout_masks(model)
 

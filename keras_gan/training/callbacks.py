@@ -18,8 +18,7 @@ that need them and written at the epoch's end.
 
 import os
 
-import tensorflow as tf
-
+from keras_gan import backend
 from keras_gan.evaluation.scoring import Evaluator
 from keras_gan.io import figures
 from keras_gan.io.atomic import write_text
@@ -135,15 +134,28 @@ def _tag(name: str) -> str:
 class TensorBoard(RunCallback):
     """TensorBoard summaries in RUN/tensorboard: every loss at every step (loss/d, loss/g; CycleGAN's and
     SRGAN's terms too), the epoch's means and speed (epoch/...), every score of an evaluation
-    (scores/...) and the sample grid, each epoch. `tensorboard --logdir runs` shows every run of a folder."""
+    (scores/...) and the sample grid, each epoch. `tensorboard --logdir runs` shows every run of a folder.
+    They are written through tf.summary, on every backend where TensorFlow is installed; without it,
+    not at all, which the run's log says in one line."""
 
     def __init__(self):
-        self.writer, self.pending = None, []
+        self.writer, self.pending, self.skipped = None, [], False
+
+    def on_train_begin(self, run):
+        if backend.tensorflow() is None:
+            self.skipped = True
+            run.log("TensorBoard summaries are written through TensorFlow, which is not installed: skipped "
+                    "(--notensorboard turns them off without this line); the run folder's CSV files and figures hold the same "
+                    "numbers.")
 
     def on_step_end(self, run, step, logs):
-        self.pending.append((step, {name: logs[name] for name in run.model.loss_names}))
+        if not self.skipped:
+            self.pending.append((step, {name: logs[name] for name in run.model.loss_names}))
 
     def on_epoch_end(self, run, epoch, logs):
+        if self.skipped:
+            return
+        tf = backend.tensorflow()
         if self.writer is None:
             self.writer = tf.summary.create_file_writer(os.path.join(run.folder, run_folder.TENSORBOARD))
         config = run.config

@@ -25,6 +25,7 @@ import time
 import keras
 import numpy as np
 
+from keras_gan import backend
 from keras_gan.data.datasets import Arrays, digest
 from keras_gan.errors import ConfigError, DivergenceError, RunFileError
 from keras_gan.io.atomic import write_text
@@ -193,7 +194,7 @@ def _fit(config: TrainConfig, strategy, chief: bool, resume: bool, log, extra, a
         f"({preset.summary}); {steps} steps ({per_step} of {config.batch_size}{replicas}) per epoch; "
         + (f"writing to {folder}" if chief else "the chief writes the run folder"))
 
-    keras.utils.set_random_seed(config.seed)
+    backend.set_random_seed(config.seed)
     with strategy.scope():
         model = task.build(steps)
     history = {**{name: [] for name in model.loss_names}, "epochs": []}
@@ -210,7 +211,7 @@ def _fit(config: TrainConfig, strategy, chief: bool, resume: bool, log, extra, a
         for epoch in range(start, config.epochs + 1):
             try:
                 record = _epoch(run, epoch, callbacks)
-            except strategies.COLLECTIVE_ERRORS as e:
+            except strategies.collective_errors() as e:
                 if not strategies.is_multi_worker(strategy):
                     raise
                 raise strategies.lost(e) from None

@@ -26,12 +26,13 @@ CPU; on a GPU neither was measured, so both stay off there) and both off with on
 """
 
 import keras
-import tensorflow as tf
+
+from keras_gan import backend
 
 
 def on_a_cpu() -> bool:
     """Whether the step runs on TensorFlow on a CPU: where each replacement here was measured faster."""
-    return keras.backend.backend() == "tensorflow" and not tf.config.list_physical_devices("GPU")
+    return backend.is_tensorflow() and not backend.gpus()
 
 
 @keras.saving.register_keras_serializable(package="keras_gan")
@@ -39,8 +40,9 @@ class FusedAdam(keras.optimizers.Adam):
     """`keras.optimizers.Adam` whose update is TensorFlow's fused kernel: see the module's docstring."""
 
     def update_step(self, gradient, variable, learning_rate):
-        if keras.backend.backend() != "tensorflow" or self.amsgrad:
+        if not backend.is_tensorflow() or self.amsgrad:
             return super().update_step(gradient, variable, learning_rate)
+        tf = backend.tensorflow()
         dtype = variable.dtype
         index = self._get_variable_index(variable)
         t = tf.cast(self.iterations + 1, dtype)

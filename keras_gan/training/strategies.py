@@ -18,13 +18,14 @@ import json
 import os
 
 import numpy as np
-import tensorflow as tf
 
+from keras_gan import backend
 from keras_gan.errors import ConfigError, WorkerLostError
 
 
 def configure_cpu_replicas(n: int) -> None:
     """Splits the CPU into `n` logical devices; only possible before TensorFlow starts its runtime."""
+    tf = backend.require_tensorflow("--cpu_replicas")
     cpu = tf.config.list_physical_devices("CPU")[0]
     current = tf.config.get_logical_device_configuration(cpu)
     if current and len(current) == n:
@@ -37,7 +38,15 @@ def configure_cpu_replicas(n: int) -> None:
                           "before anything else in the process.") from None
 
 
-def make_strategy(strategy: str, cpu_replicas: int = 0) -> tf.distribute.Strategy:
+def make_strategy(strategy: str, cpu_replicas: int = 0):
+    """The tf.distribute strategy named (on JAX and PyTorch, `OneDevice` for "default")."""
+    if not backend.is_tensorflow():
+        if strategy != "default" or cpu_replicas:
+            raise ConfigError(f"--strategy={strategy}{' --cpu_replicas' if cpu_replicas else ''} is TensorFlow's "
+                              f"tf.distribute; under KERAS_BACKEND={backend.NAME} a run trains on one device (its "
+                              "first GPU, or the CPU): leave --strategy out, or train with KERAS_BACKEND=tensorflow.")
+        return backend.OneDevice()
+    tf = backend.tensorflow()
     if strategy == "default":
         return tf.distribute.get_strategy()
     if strategy == "multi_worker":
@@ -72,16 +81,16 @@ def cluster() -> dict:
     return spec
 
 
-def is_chief(strategy: tf.distribute.Strategy) -> bool:
+def is_chief(strategy) -> bool:
     """Whether this process writes the run folder: always, but for a worker other than the chief."""
     return bool(getattr(strategy.extended, "should_checkpoint", True))
 
 
-def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+def is_multi_worker(strategy) -> bool:
+    return backend.is_tensorflow() and isinstance(strategy, backend.tensorflow().distribute.MultiWorkerMirroredStrategy)
 
 
-def check_agreement(strategy: tf.distribute.Strategy, **values: str) -> None:
+def check_agreement(strategy, **values: str) -> None:
     """Raises a ConfigError naming what differs when the workers of a multi-worker strategy do not all
     hold the same `values` (the settings, the data, the epoch and weights resumed from): workers that
     disagree would otherwise train apart, or wait for each other for ever."""
@@ -90,6 +99,7 @@ def check_agreement(strategy: tf.distribute.Strategy, **values: str) -> None:
     names = sorted(values)
     # 24-bit digests, exact in float32, gathered from every replica of every worker
     mine = np.array([int(hashlib.sha256(values[n].encode()).hexdigest()[:6], 16) for n in names], np.float32)
+    tf = backend.tensorflow()
     local = strategy.experimental_distribute_values_from_function(lambda _: tf.constant(mine))
     every = strategy.gather(local, axis=0).numpy().reshape(-1, len(names))
     differ = [n for j, n in enumerate(names) if len(set(every[:, j].tolist())) > 1]
@@ -107,4 +117,9 @@ def lost(error: Exception) -> WorkerLostError:
                            "--resume to continue from the last checkpoint the chief saved.")
 
 
-COLLECTIVE_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError)
+def collective_errors() -> tuple:
+    """The errors of a step whose collective operations failed (none off TensorFlow's backend)."""
+    if not backend.is_tensorflow():
+        return ()
+    tf = backend.tensorflow()
+    return tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError
