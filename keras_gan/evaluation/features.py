@@ -92,8 +92,8 @@ class FeatureNetwork:
             if self.preprocess is not None:
                 x = self.preprocess(x)
             f, p = self.model(x, training=False)
-            feats.append(np.asarray(f, np.float64))
-            probs.append(np.asarray(p, np.float64))
+            feats.append(keras.ops.convert_to_numpy(f).astype(np.float64))
+            probs.append(keras.ops.convert_to_numpy(p).astype(np.float64))
             bar.update(min(i + batch_size, len(images)))
         return np.concatenate(feats), np.concatenate(probs)
 

@@ -206,8 +206,8 @@ class CycleGAN(Stateful):
         pools; returns their losses."""
         a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
         _, d_targets = self._patch_targets(len(a))
-        fake_b = self.pool_b.query(np.asarray(self.g_ab(a, training=False)))
-        fake_a = self.pool_a.query(np.asarray(self.g_ba(b, training=False)))
+        fake_b = self.pool_b.query(keras.ops.convert_to_numpy(self.g_ab(a, training=False)))
+        fake_a = self.pool_a.query(keras.ops.convert_to_numpy(self.g_ba(b, training=False)))
         self.d_a.trainable = self.d_b.trainable = True  # set before every call: see keras_gan/models/gan.py
         d_a = replicas.train_on_batch(self.d_a, np.concatenate([a, fake_a]), d_targets)
         d_b = replicas.train_on_batch(self.d_b, np.concatenate([b, fake_b]), d_targets)
@@ -233,9 +233,11 @@ class CycleGAN(Stateful):
 
     def translate(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Rows of a, G(a), F(G(a)), b, F(b), G(F(b)) (inference mode), as one array of images."""
-        fake_b, fake_a = np.asarray(self.g_ab(a, training=False)), np.asarray(self.g_ba(b, training=False))
-        rows = [a, fake_b, np.asarray(self.g_ba(fake_b, training=False)),
-                b, fake_a, np.asarray(self.g_ab(fake_a, training=False))]
+        def apply(g, x):
+            return keras.ops.convert_to_numpy(g(x, training=False))
+
+        fake_b, fake_a = apply(self.g_ab, a), apply(self.g_ba, b)
+        rows = [a, fake_b, apply(self.g_ba, fake_b), b, fake_a, apply(self.g_ab, fake_a)]
         return np.stack(rows, axis=1).reshape((-1, *a.shape[1:]))
 
     def exports(self) -> dict:

@@ -118,14 +118,14 @@ class SRGAN(Stateful):
         """One D update on the real `hr` (target `real_target`) and G(`lr`) (target 0); returns D's loss."""
         lr, hr = np.asarray(lr, np.float32), np.asarray(hr, np.float32)
         n = len(lr)
-        sr = np.asarray(self.generator(lr, training=False))
+        sr = keras.ops.convert_to_numpy(self.generator(lr, training=False))
         self.discriminator.trainable = True  # set before every call: see keras_gan/models/gan.py
         targets = np.concatenate([np.full((n, 1), self.real_target), np.zeros((n, 1))]).astype(np.float32)
         return replicas.train_on_batch(self.discriminator, np.concatenate([hr, sr]), targets)
 
     def targets(self, hr: np.ndarray) -> list:
         """The combined model's targets: the features of the real images, and 1 for D."""
-        return [np.asarray(self.features(hr, training=False)), np.ones((len(hr), 1), np.float32)]
+        return [keras.ops.convert_to_numpy(self.features(hr, training=False)), np.ones((len(hr), 1), np.float32)]
 
     def generator_step(self, lr: np.ndarray, hr: np.ndarray) -> dict[str, float]:
         """One G update: on the perceptual loss with D frozen, or (SRResNet) on the pixel-wise MSE."""

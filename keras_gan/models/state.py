@@ -6,6 +6,7 @@ count: a learning-rate schedule is a function of that count), and any state outs
 image pool) through `extra_state`/`set_extra_state`.
 """
 
+import keras
 import numpy as np
 
 
@@ -25,13 +26,13 @@ class Stateful:
     def nonfinite_parts(self) -> list[str]:
         """The parts of the state that hold a NaN or an infinity: a diverged state, never to be saved."""
         def finite(v):
-            a = np.asarray(v)
+            a = keras.ops.convert_to_numpy(v)
             return a.dtype.kind != "f" or bool(np.isfinite(a).all())
 
         return [part for part, variables in self._parts().items() if not all(finite(v) for v in variables)]
 
     def get_state(self) -> dict[str, np.ndarray]:
-        state = {f"{part}/{i}": np.asarray(v) for part, vs in self._parts().items() for i, v in enumerate(vs)}
+        state = {f"{part}/{i}": keras.ops.convert_to_numpy(v) for part, vs in self._parts().items() for i, v in enumerate(vs)}
         return {**state, **self.extra_state()}
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
