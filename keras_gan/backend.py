@@ -29,6 +29,9 @@ import tempfile
 
 from keras_gan.errors import ConfigError
 
+# Whether the user chose TensorFlow's log level (read before anything imported here can set it: Keras on
+# PyTorch sets it to 1).
+USER_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" in os.environ
 INSTALL_TF = "pip install tensorflow (or the package with its default dependencies: pip install -e .)"
 
 
@@ -62,7 +65,7 @@ def import_tensorflow_quietly() -> None:
     the terminal. Those lines are written before TensorFlow reads TF_CPP_MIN_LOG_LEVEL, so the
     import runs with the process's stderr pointed at a temporary file; if it fails, that file is
     shown. A user who sets TF_CPP_MIN_LOG_LEVEL themselves gets TensorFlow's own behaviour."""
-    if "tensorflow" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+    if "tensorflow" in sys.modules or USER_LOG_LEVEL:
         importlib.import_module("tensorflow")
         return
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
@@ -162,8 +165,9 @@ def input_gradient(function, x):
         return pullback(keras.ops.ones_like(scores))[0]
     if name() == "torch":
         import torch
-        x = x.detach().requires_grad_(True) if not x.requires_grad else x
-        return torch.autograd.grad(keras.ops.sum(function(x)), x, create_graph=True)[0]
+        with torch.enable_grad():  # Keras traces a step's shapes (its symbolic build) without gradients
+            x = x.detach().requires_grad_(True) if not x.requires_grad else x
+            return torch.autograd.grad(keras.ops.sum(function(x)), x, create_graph=True)[0]
     tf = tensorflow()
     with tf.GradientTape() as tape:
         tape.watch(x)

@@ -37,6 +37,10 @@ class MetricInputError(KerasGanError, ValueError):
     """Images or features given to a metric are unusable (NaN or infinite values)."""
 
 
+class FrozenModelError(KerasGanError, RuntimeError):
+    """A model was trained with every weight frozen: the Keras 2 order of the classic recipe."""
+
+
 class DivergenceError(KerasGanError):
     """A loss or a weight became NaN or infinite; the last good state was kept."""
 

@@ -126,6 +126,7 @@ class GAN(Stateful):
         # in training mode (BatchNorm on the batch's statistics, Dropout on), as the seeds' PyTorch
         # loops make their fakes: D then trains against the function G's own step differentiates.
         training = self.fakes_in_training_mode
+        noise = ops.convert_to_tensor(noise)
         if not self.conditional:  # fakes in float32 (a mixed-precision G makes them in bfloat16 or float16)
             fake = ops.cast(generate(noise, training), "float32")
             return ops.concatenate([ops.cast(real, "float32"), fake], axis=0)

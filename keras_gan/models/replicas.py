@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from keras_gan import backend
-from keras_gan.errors import ConfigError
+from keras_gan.errors import ConfigError, FrozenModelError
 
 
 def interleaved(n: int, replicas: int) -> np.ndarray:
@@ -36,6 +36,13 @@ def train_on_batch(model, x, y, return_dict: bool = False):
     shard of the global batch. `x` and `y` may be lists (several inputs, several outputs). Returns the
     loss (the mean over the global batch), or with `return_dict` every loss Keras logs by name
     (`loss`, and `NAME_loss` for each named output of a model of several)."""
+    if not model.trainable_weights:
+        raise FrozenModelError(
+            f"train_on_batch on {model.name!r}, whose weights are all frozen (trainable=False): nothing would train. "
+            "Keras 3 reads which weights a model trains when its train step is traced, not at compile(), so the "
+            "Keras 2 order (discriminator.trainable = False once, before compiling the combined model) leaves D "
+            "untrained on every backend: set discriminator.trainable = True before D's train_on_batch and False "
+            "before the combined model's, before every call, as keras_gan/models/gan.py does.")
     replicas = backend.num_replicas(model)
     if replicas == 1:  # one device, on every backend
         logs = model.train_on_batch(x, y, return_dict=return_dict)

@@ -3,7 +3,8 @@
 import keras
 import numpy as np
 import pytest
-from keras_gan.models import networks
+from keras_gan.errors import FrozenModelError
+from keras_gan.models import networks, replicas
 from keras_gan.models.gan import GAN
 
 
@@ -13,11 +14,11 @@ def params(model):
 
 
 def snapshot(model):
-    return [np.array(w) for w in params(model)]
+    return [keras.ops.convert_to_numpy(w) for w in params(model)]
 
 
 def changed(before, model):
-    return [not np.array_equal(b, np.asarray(w)) for b, w in zip(before, params(model))]
+    return [not np.array_equal(b, keras.ops.convert_to_numpy(w)) for b, w in zip(before, params(model))]
 
 
 def noise(n, dim=10, seed=0):
@@ -61,6 +62,43 @@ def test_steps_change_only_their_own_model_over_many_steps(deck_gan):
         deck_gan.generator_step(noise(32, seed=2 * i + 1))
         assert all(changed(g0, deck_gan.generator)), f"G step {i} left some G weight unchanged"
         assert not any(changed(d0, deck_gan.discriminator)), f"G step {i} changed D"
+
+
+def deck_networks():
+    """The slide deck's Sequential G and D as the deck writes them (Dense and LeakyReLU, sigmoid out)."""
+    keras.utils.set_random_seed(0)
+    generator = keras.Sequential([keras.Input((10,)), keras.layers.Dense(256), keras.layers.LeakyReLU(0.2),
+                                  keras.layers.Dense(784, activation="tanh")])
+    discriminator = keras.Sequential([keras.Input((784,)), keras.layers.Dense(256), keras.layers.LeakyReLU(0.2),
+                                      keras.layers.Dense(1, activation="sigmoid")])
+    return generator, discriminator
+
+
+def test_the_keras_2_order_is_caught_and_the_package_order_trains_d():
+    """The classic recipe's trap on Keras 3 (tests/backends runs this on JAX and PyTorch too). Keras 2's
+    order, D frozen once before compiling the combined model, would leave D untrained: its step is
+    refused with the fix in the message. Setting the flag before every call, as GAN does, trains D
+    alone on D's step and G alone on the combined model's."""
+    generator, discriminator = deck_networks()
+    discriminator.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), loss="binary_crossentropy")
+    discriminator.trainable = False
+    combined = keras.Sequential([generator, discriminator])
+    combined.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), loss="binary_crossentropy")
+    x, y = np.concatenate([real_batch(16), generator.predict(noise(16), verbose=0)]), np.full((32, 1), 0.9, "float32")
+    before = snapshot(discriminator)
+    with pytest.raises(FrozenModelError, match="discriminator.trainable = True before D's train_on_batch"):
+        replicas.train_on_batch(discriminator, x, y)
+    assert not any(changed(before, discriminator))
+
+    for _ in range(3):  # the package's order
+        g0, d0 = snapshot(generator), snapshot(discriminator)
+        discriminator.trainable = True
+        replicas.train_on_batch(discriminator, x, y)
+        assert all(changed(d0, discriminator)) and not any(changed(g0, generator))
+        g0, d0 = snapshot(generator), snapshot(discriminator)
+        discriminator.trainable = False
+        replicas.train_on_batch(combined, noise(16, seed=3), np.ones((16, 1), "float32"))
+        assert all(changed(g0, generator)) and not any(changed(d0, discriminator))
 
 
 def test_invariant_survives_a_new_batch_size(deck_gan):
