@@ -112,6 +112,9 @@ def classifier_cache(idx_dir, tmp_path_factory, worker_id):
     per run, shared by the pytest-xdist workers (whose fabricated data is the same)."""
     from keras_gan.evaluation import features
 
+    given = os.environ.get("KERAS_GAN_TEST_CLASSIFIER")  # a pytest started by a test (tests/backends) reuses its
+    if given and (pathlib.Path(given) / "trained").exists():
+        return pathlib.Path(given)
     shared = worker_id != "master"  # the workers' temporary folders lie in one folder of this run
     root = tmp_path_factory.getbasetemp().parent if shared else tmp_path_factory.mktemp("cache")
     folder = root / "classifier_cache"

@@ -101,7 +101,7 @@ def export_generator(request: ExportRequest, log=print) -> dict:
         raise ConfigError(f"--batch must be at least 1. Received: batch={request.batch}")
     if not backend.is_tensorflow():
         raise ConfigError(f"export writes a TensorFlow SavedModel and a TFLite file through Keras's TensorFlow "
-                          f"backend; run it with KERAS_BACKEND=tensorflow (this run's is {backend.NAME}).")
+                          f"backend; run it with KERAS_BACKEND=tensorflow (this run's is {backend.name()}).")
     g = load_generator(request.generator)
     n = -(-max(request.checks, 1) // request.batch) * request.batch
     inputs = _inputs(g, n, request.seed)

@@ -43,7 +43,7 @@ def make_strategy(strategy: str, cpu_replicas: int = 0):
     if not backend.is_tensorflow():
         if strategy != "default" or cpu_replicas:
             raise ConfigError(f"--strategy={strategy}{' --cpu_replicas' if cpu_replicas else ''} is TensorFlow's "
-                              f"tf.distribute; under KERAS_BACKEND={backend.NAME} a run trains on one device (its "
+                              f"tf.distribute; under KERAS_BACKEND={backend.name()} a run trains on one device (its "
                               "first GPU, or the CPU): leave --strategy out, or train with KERAS_BACKEND=tensorflow.")
         return backend.OneDevice()
     tf = backend.tensorflow()

@@ -1,0 +1,199 @@
+"""The package on Keras's other backends, each in processes of its own (Keras picks its backend once per
+process): the family trains on JAX, and resumes exactly; it trains and samples on JAX where TensorFlow
+is not installed; the sampling commands run on JAX and PyTorch, equal to TensorFlow's outputs; the
+frozen-discriminator trap is caught on every backend.
+
+On JAX and PyTorch the package's own tests run again (a chosen set: each preset's steps, an epoch
+end to end, exact resume, the penalty by hand), in a pytest of their own; this file checks that every
+one of them ran and passed there."""
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import textwrap
+from xml.etree import ElementTree
+
+import keras
+import numpy as np
+import pytest
+from keras_gan.io import keras_files as saving
+from keras_gan.models import cyclegan, networks, presets, srgan
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+WITHOUT_TF = str(pathlib.Path(__file__).with_name("without_tensorflow.py"))
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu"}
+
+# The package's tests that run again on JAX: which weights each step moves (D's step D alone, G's G
+# alone, for the deck, wgan_gp, cgan, dcgan and cyclegan), an epoch end to end with its saved files,
+# exact resume, the frozen-D trap, the gradient penalty against hand computations.
+ON_JAX = [
+    "tests/models/test_gan.py::test_steps_change_only_their_own_model_over_many_steps",
+    "tests/models/test_gan.py::test_the_keras_2_order_is_caught_and_the_package_order_trains_d",
+    "tests/models/test_gan.py::test_batchnorm_in_the_frozen_discriminator_runs_in_inference_mode",
+    "tests/models/test_penalties.py",
+    *(f"tests/models/test_presets.py::test_each_step_changes_only_its_own_model[{m}]"
+      for m in ("vanilla", "wgan_gp", "cgan", "dcgan")),
+    *(f"tests/models/test_presets.py::test_one_epoch_end_to_end_and_the_saved_generator_round_trips[{m}]"
+      for m in ("vanilla", "wgan_gp", "cgan", "dcgan")),
+    "tests/models/test_presets.py::test_resumed_runs_continue_exactly[wgan_gp]",
+    "tests/models/test_image_models.py::test_each_cyclegan_step_moves_only_its_own_networks",
+    "tests/training/test_image_members.py::test_an_epoch_writes_the_run_folder[cyclegan]",
+]
+# On PyTorch, which samples (and whose training is not tested beyond this): the trap and the penalty.
+ON_TORCH = [
+    "tests/models/test_gan.py::test_the_keras_2_order_is_caught_and_the_package_order_trains_d",
+    "tests/models/test_penalties.py",
+]
+
+
+def run(args, backend: str, timeout: int = 540, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                          env={**ENV, "KERAS_BACKEND": backend, **kwargs.pop("env", {})}, **kwargs)
+
+
+def pytest_on(backend: str, tests: list[str], tmp_path, classifier_cache) -> list[str]:
+    """Runs `tests` under `backend` in a pytest of their own (with this one's evaluation classifier);
+    returns the tests it ran, after checking that it ran every one named, skipped none and all passed."""
+    report = tmp_path / "report.xml"
+    done = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={tmp_path / 'tmp'}", "-o", "addopts=",
+                f"--junitxml={report}", *tests], backend, timeout=580,
+               env={"KERAS_GAN_TEST_CLASSIFIER": str(classifier_cache)})
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    suite = ElementTree.parse(report).getroot().find("testsuite")
+    cases = suite.findall("testcase")
+    ran = [f"{c.get('classname').replace('.', '/')}.py::{c.get('name')}" for c in cases]
+    assert all(c.find("skipped") is None and c.find("failure") is None and c.find("error") is None for c in cases)
+    for test in tests:
+        assert test in ran if "::" in test else any(r.startswith(test + "::") for r in ran), test
+    return ran
+def test_the_family_trains_and_resumes_exactly_on_jax(tmp_path, classifier_cache):
+    pytest_on("jax", ON_JAX, tmp_path, classifier_cache)
+
+
+def test_the_trap_is_caught_and_the_penalty_computed_on_pytorch(tmp_path, classifier_cache):
+    pytest_on("torch", ON_TORCH, tmp_path, classifier_cache)
+
+
+def test_training_and_sampling_where_tensorflow_is_not_installed(idx_dir, classifier_cache, tmp_path):
+    """On JAX, in processes where `import tensorflow` fails: the deck trains two epochs in
+    mixed_bfloat16, skipping TensorBoard in one line, resumes, and its generator samples and scores."""
+    run_dir = tmp_path / "run"
+    common = [WITHOUT_TF, "keras_gan.train", "--dataset=mnist", f"--data_dir={idx_dir}", "--batch_size=32",
+              "--steps_per_epoch=4", "--precision=mixed_bfloat16", f"--output_dir={run_dir}"]
+    first = run([*common, "--epochs=1"], "jax")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "TensorBoard summaries are written through TensorFlow, which is not installed: skipped" in first.stdout
+    resumed = run([*common, "--epochs=2", "--resume"], "jax")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming from the checkpoint of epoch 1" in resumed.stdout and "epoch 2/2" in resumed.stdout
+    epochs = (run_dir / "epochs.csv").read_text().splitlines()
+    assert len(epochs) == 3 and (run_dir / "samples" / "epoch_002.png").is_file()
+
+    sampled = run([WITHOUT_TF, "keras_gan.generate", f"--generator={run_dir / 'generator.keras'}", "--num=6",
+                   f"--npy={tmp_path / 's.npy'}", f"--out={tmp_path / 's.png'}"], "jax")
+    assert sampled.returncode == 0, sampled.stderr[-3000:]
+    samples = np.load(tmp_path / "s.npy")
+    assert samples.shape == (6, 28, 28, 1) and np.all(np.abs(samples) <= 1) and samples.std() > 0
+
+    scored = run([WITHOUT_TF, "keras_gan.evaluate", f"--generator={run_dir / 'generator.keras'}",
+                  "--num_samples=64", "--metrics=fid,pr", f"--data_dir={idx_dir}",
+                  f"--out={tmp_path / 'm.json'}"], "jax", env={"KERAS_GAN_CACHE": str(classifier_cache)})
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    scores = json.loads((tmp_path / "m.json").read_text())
+    assert np.isfinite(scores["fid"]) and 0 <= scores["precision"] <= 1
+
+    folder = run([WITHOUT_TF, "keras_gan.train", f"--dataset=folder:{tmp_path}", f"--output_dir={tmp_path / 'f'}"],
+                 "jax")
+    assert folder.returncode == 2 and folder.stderr.startswith("error: a folder dataset (--dataset=folder) needs "
+                                                               "TensorFlow, which is not installed"), folder.stderr
+    spread = run([WITHOUT_TF, "keras_gan.train", "--strategy=mirrored", f"--output_dir={tmp_path / 'm'}"], "jax")
+    assert spread.returncode == 2 and "under KERAS_BACKEND=jax a run trains on one device" in spread.stderr
+
+
+SAMPLING = """
+    import sys
+    from keras_gan import evaluate, generate, translate, upscale
+    folder, idx_dir = sys.argv[1:]
+    codes = [
+        generate.main(["generate", f"--generator={folder}/cgan.keras", "--num=10", "--seed=3",
+                       f"--npy={folder}/generate.npy", f"--out={folder}/generate.png"]),
+        translate.main(["translate", f"--generator={folder}/a2b.keras", f"--images={folder}/a.npy",
+                        f"--npy={folder}/translate.npy", f"--out={folder}/translate.png"]),
+        upscale.main(["upscale", f"--generator={folder}/sr.keras", f"--images={folder}/lr.npy",
+                      f"--npy={folder}/upscale.npy", f"--out={folder}/upscale.png"]),
+        evaluate.main(["evaluate", f"--generator={folder}/cgan.keras", "--num_samples=64", "--dataset=mnist",
+                       f"--data_dir={idx_dir}", "--metrics=fid,kid,is", f"--out={folder}/evaluate.json"]),
+    ]
+    sys.exit(max(codes))
+"""
+
+
+@pytest.fixture(scope="module")
+def generators(tmp_path_factory, idx_dir, classifier_cache):
+    """A conditional generator, a CycleGAN generator and an SRResNet, saved as the package saves them,
+    with their inputs, and TensorFlow's outputs of the sampling commands (in "tensorflow/")."""
+    folder = tmp_path_factory.mktemp("generators")
+    keras.utils.set_random_seed(0)
+    generator, _ = presets.get("cgan").build_networks(noise_dim=100, image_shape=(28, 28, 1), num_classes=10)
+    saving.save_network(generator, str(folder / "cgan.keras"))
+    saving.save_network(cyclegan.build_networks((28, 28, 1), filters=8, blocks=1)[0], str(folder / "a2b.keras"))
+    saving.save_network(srgan.srresnet_generator((7, 7, 1), scale=4, filters=8, blocks=1), str(folder / "sr.keras"))
+    rng = np.random.default_rng(0)
+    np.save(folder / "a.npy", rng.integers(0, 256, (4, 28, 28, 1), dtype=np.uint8))
+    np.save(folder / "lr.npy", rng.integers(0, 256, (4, 7, 7, 1), dtype=np.uint8))
+    sample(folder, "tensorflow", idx_dir, classifier_cache)
+    return folder
+
+
+def sample(generators, backend: str, idx_dir, classifier_cache):
+    """Runs the sampling commands on `backend` into `generators`/`backend`; returns that folder."""
+    folder = generators / backend
+    folder.mkdir()
+    for name in ("cgan.keras", "a2b.keras", "sr.keras", "a.npy", "lr.npy"):
+        (folder / name).symlink_to(generators / name)
+    done = run(["-c", textwrap.dedent(SAMPLING), str(folder), idx_dir], backend,
+               env={"KERAS_GAN_CACHE": str(classifier_cache)})
+    assert done.returncode == 0, (backend, done.stderr[-3000:])
+    return folder
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_the_sampling_commands_on_another_backend(backend, generators, idx_dir, classifier_cache):
+    """generate, translate, upscale and evaluate, in one process on `backend`, give TensorFlow's numbers:
+    the images within 1e-5 (different kernels round differently), the scores within 1e-4."""
+    folder, reference = sample(generators, backend, idx_dir, classifier_cache), generators / "tensorflow"
+    for output in ("generate", "translate", "upscale"):
+        got, want = np.load(folder / f"{output}.npy"), np.load(reference / f"{output}.npy")
+        assert got.shape == want.shape and np.abs(got - want).max() < 1e-5, output
+    got, want = (json.loads((f / "evaluate.json").read_text()) for f in (folder, reference))
+    for score in ("fid", "kid", "is"):
+        assert got[score] == pytest.approx(want[score], rel=1e-4, abs=1e-4), score
+
+
+def test_backend_choices_are_in_one_place():
+    """Only keras_gan/backend.py, the tf.data and tf.distribute edges, the folder decoder, export and the
+    bench import TensorFlow; the models and the training step do not."""
+    allowed = {"backend.py", "data/pipeline.py", "data/folders.py", "training/strategies.py", "inference/export.py",
+               "benchmarks/step.py", "benchmarks/floor.py", "models/replicas.py", "training/speed.py",
+               "training/callbacks.py"}
+    found = set()
+    for path in (ROOT / "keras_gan").rglob("*.py"):
+        text = path.read_text()
+        if re.search(r"^\s*(import tensorflow\b|from tensorflow\b)", text, re.M) or "backend.tensorflow()" in text \
+                or "require_tensorflow(" in text:
+            found.add(str(path.relative_to(ROOT / "keras_gan")))
+    assert found <= allowed, sorted(found - allowed)
+
+
+def test_an_install_without_tensorflow_asks_for_none_of_its_packages():
+    """KERAS_GAN_WITHOUT_TENSORFLOW=1 pip install: setup.py drops TensorFlow and what needs it, and only them."""
+    import runpy
+
+    requirements = runpy.run_path(str(ROOT / "setup.py"), run_name="setup")["requirements"]
+    full, alone = requirements(False), requirements(True)
+    assert {"keras>=3.15,<4", "numpy", "matplotlib", "Pillow", "absl-py"} <= set(alone)
+    assert sorted(set(full) - set(alone)) == ["importlib_resources", "tensorboard", "tensorflow-datasets",
+                                              "tensorflow>=2.18"]
