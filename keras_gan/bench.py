@@ -2,8 +2,9 @@
 
     python -m keras_gan.bench [--steps=40] [--rounds=3] [--memory_epochs=24] [--folder_images=3000]
 
-What is measured and how is told in keras_gan/benchmarks/step.py and, for the folder datasets,
-keras_gan/benchmarks/folders.py, the library behind this command.
+What is measured and how is told in keras_gan/benchmarks/step.py, for the folder datasets in
+keras_gan/benchmarks/folders.py and for Keras's backends in keras_gan/benchmarks/backends.py, the
+library behind this command.
 """
 
 import sys
@@ -14,7 +15,7 @@ import_tensorflow_quietly()
 
 from absl import flags  # noqa: E402
 
-from keras_gan.benchmarks import folders  # noqa: E402
+from keras_gan.benchmarks import backends, folders  # noqa: E402
 from keras_gan.benchmarks.step import measure  # noqa: E402
 
 
@@ -34,13 +35,17 @@ def define_flags() -> flags.FlagValues:
     flags.DEFINE_integer("folder_images", 3000, "JPEGs of the folder-dataset rows (0: skip them): the pipeline's "
                          "decoding against the 64x64 DCGAN's step.", flag_values=fv)
     flags.DEFINE_integer("folder_epochs", 12, "Epochs of the streaming memory check (0: skip).", flag_values=fv)
-    flags.DEFINE_boolean("step", True, "The step's rows (--nostep: the folder rows alone).", flag_values=fv)
+    flags.DEFINE_boolean("step", True, "The step's rows (--nostep: the other tables alone).", flag_values=fv)
+    flags.DEFINE_boolean("backends", True, "The deck's step on each installed Keras backend (TensorFlow, JAX, "
+                         "PyTorch), one process each.", flag_values=fv)
     return fv
 
 
 def _body(fv) -> int:
     if fv.step:
         measure(fv.steps, fv.rounds, fv.batch_size, fv.memory_epochs, fv.memory_steps, fv.data_dir, fv.compile_torch)
+    if fv.backends:
+        backends.measure(fv.steps, fv.rounds, fv.batch_size)
     if fv.folder_images:
         folders.measure(fv.folder_images, fv.folder_epochs)
     return 0
