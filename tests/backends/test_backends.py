@@ -1,7 +1,8 @@
 """The package on Keras's other backends, each in processes of its own (Keras picks its backend once per
-process): the family trains on JAX, and resumes exactly; it trains and samples on JAX where TensorFlow
-is not installed; the sampling commands run on JAX and PyTorch, equal to TensorFlow's outputs; the
-frozen-discriminator trap is caught on every backend.
+process) where `import tensorflow` fails (without_tensorflow.py): the family trains on JAX, and
+resumes exactly; the train, generate and evaluate commands run there; the sampling commands run on
+JAX and PyTorch, equal to TensorFlow's outputs; the frozen-discriminator trap is caught on every
+backend.
 
 On JAX and PyTorch the package's own tests run again (a chosen set: each preset's steps, an epoch
 end to end, exact resume, the penalty by hand), in a pytest of their own; this file checks that every
@@ -60,11 +61,12 @@ def run(args, backend: str, timeout: int = 540, **kwargs) -> subprocess.Complete
                           env={**ENV, "KERAS_BACKEND": backend, **kwargs.pop("env", {})}, **kwargs)
 
 
-def pytest_on(backend: str, tests: list[str], tmp_path, classifier_cache) -> list[str]:
-    """Runs `tests` under `backend` in a pytest of their own (with this one's evaluation classifier);
-    returns the tests it ran, after checking that it ran every one named, skipped none and all passed."""
+def pytest_on(backend: str, tests: list[str], tmp_path, classifier_cache, without_tensorflow=False) -> list[str]:
+    """Runs `tests` under `backend` in a pytest of their own (with this one's evaluation classifier; in a
+    process where `import tensorflow` fails if asked); returns the tests it ran, after checking that it
+    ran every one named, skipped none and all passed."""
     report = tmp_path / "report.xml"
-    done = run(["-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={tmp_path / 'tmp'}", "-o", "addopts=",
+    done = run([*([WITHOUT_TF, "pytest"] if without_tensorflow else ["-m", "pytest"]), "-q", "-p", "no:cacheprovider", f"--basetemp={tmp_path / 'tmp'}", "-o", "addopts=",
                 f"--junitxml={report}", *tests], backend, timeout=580,
                env={"KERAS_GAN_TEST_CLASSIFIER": str(classifier_cache)})
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
@@ -75,28 +77,25 @@ def pytest_on(backend: str, tests: list[str], tmp_path, classifier_cache) -> lis
     for test in tests:
         assert test in ran if "::" in test else any(r.startswith(test + "::") for r in ran), test
     return ran
-def test_the_family_trains_and_resumes_exactly_on_jax(tmp_path, classifier_cache):
-    pytest_on("jax", ON_JAX, tmp_path, classifier_cache)
+def test_the_family_trains_and_resumes_exactly_on_jax_without_tensorflow(tmp_path, classifier_cache):
+    """The chosen tests, on JAX, where TensorFlow cannot be imported: nothing of training needs it."""
+    pytest_on("jax", ON_JAX, tmp_path, classifier_cache, without_tensorflow=True)
 
 
 def test_the_trap_is_caught_and_the_penalty_computed_on_pytorch(tmp_path, classifier_cache):
-    pytest_on("torch", ON_TORCH, tmp_path, classifier_cache)
+    pytest_on("torch", ON_TORCH, tmp_path, classifier_cache, without_tensorflow=True)
 
 
-def test_training_and_sampling_where_tensorflow_is_not_installed(idx_dir, classifier_cache, tmp_path):
-    """On JAX, in processes where `import tensorflow` fails: the deck trains two epochs in
-    mixed_bfloat16, skipping TensorBoard in one line, resumes, and its generator samples and scores."""
+def test_the_commands_where_tensorflow_is_not_installed(idx_dir, classifier_cache, tmp_path):
+    """On JAX, in processes where `import tensorflow` fails: the train command (the deck in
+    mixed_bfloat16, TensorBoard skipped in one line), then its generator samples and is scored."""
     run_dir = tmp_path / "run"
-    common = [WITHOUT_TF, "keras_gan.train", "--dataset=mnist", f"--data_dir={idx_dir}", "--batch_size=32",
-              "--steps_per_epoch=4", "--precision=mixed_bfloat16", f"--output_dir={run_dir}"]
-    first = run([*common, "--epochs=1"], "jax")
-    assert first.returncode == 0, first.stderr[-3000:]
-    assert "TensorBoard summaries are written through TensorFlow, which is not installed: skipped" in first.stdout
-    resumed = run([*common, "--epochs=2", "--resume"], "jax")
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert "resuming from the checkpoint of epoch 1" in resumed.stdout and "epoch 2/2" in resumed.stdout
-    epochs = (run_dir / "epochs.csv").read_text().splitlines()
-    assert len(epochs) == 3 and (run_dir / "samples" / "epoch_002.png").is_file()
+    trained = run([WITHOUT_TF, "keras_gan.train", "--dataset=mnist", f"--data_dir={idx_dir}", "--batch_size=32",
+                   "--steps_per_epoch=4", "--epochs=2", "--precision=mixed_bfloat16", f"--output_dir={run_dir}"], "jax")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert "TensorBoard summaries are written through TensorFlow, which is not installed: skipped" in trained.stdout
+    assert "epoch 2/2" in trained.stdout and (run_dir / "samples" / "epoch_002.png").is_file()
+    assert len((run_dir / "epochs.csv").read_text().splitlines()) == 3 and not (run_dir / "tensorboard").exists()
 
     sampled = run([WITHOUT_TF, "keras_gan.generate", f"--generator={run_dir / 'generator.keras'}", "--num=6",
                    f"--npy={tmp_path / 's.npy'}", f"--out={tmp_path / 's.png'}"], "jax")
@@ -178,7 +177,8 @@ def sample(generators, backend: str, idx_dir, classifier_cache):
     folder.mkdir()
     for name in ("cgan.keras", "a2b.keras", "sr.keras", "a.npy", "lr.npy"):
         (folder / name).symlink_to(generators / name)
-    done = run(["-c", textwrap.dedent(SAMPLING), str(folder), idx_dir], backend,
+    command = ["-c", textwrap.dedent(SAMPLING), str(folder), idx_dir]  # JAX and PyTorch: without TensorFlow
+    done = run(command if backend == "tensorflow" else [WITHOUT_TF, *command], backend,
                env={"KERAS_GAN_CACHE": str(classifier_cache)})
     assert done.returncode == 0, (backend, done.stderr[-3000:])
     return folder
@@ -186,8 +186,9 @@ def sample(generators, backend: str, idx_dir, classifier_cache):
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_the_sampling_commands_on_another_backend(backend, generators, idx_dir, classifier_cache):
-    """generate, translate, upscale and evaluate, in one process on `backend`, give TensorFlow's numbers:
-    the images within 1e-5 (different kernels round differently), the scores within 1e-4."""
+    """generate, translate, upscale and evaluate, in one process on `backend` where TensorFlow cannot be
+    imported, give TensorFlow's numbers: the images within 1e-5 (different kernels round differently),
+    the scores within 1e-4."""
     folder, reference = sample(generators, backend, idx_dir, classifier_cache), generators / "tensorflow"
     for output in ("generate", "translate", "upscale"):
         got, want = np.load(folder / f"{output}.npy"), np.load(reference / f"{output}.npy")
