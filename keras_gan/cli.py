@@ -9,20 +9,11 @@ import threading
 
 from absl import flags
 
-from keras_gan import backend
+from keras_gan import backend, interrupts
 from keras_gan.errors import ConfigError, KerasGanError
 
 
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM: raised where the program is, so that it stops as after Ctrl-C."""
-
-    def __init__(self, signum: int = signal.SIGINT):
-        super().__init__(signal.Signals(signum).name)
-        self.exit_status = 128 + signum
-
-
-def _raise_interrupted(signum, frame):
-    raise Interrupted(signum)
+Interrupted = interrupts.Interrupted  # Ctrl-C or SIGTERM (keras_gan/interrupts.py)
 
 
 def import_tensorflow_quietly() -> None:
@@ -54,7 +45,8 @@ def _execute(argv, define, body) -> int:
         print(fv.get_help(include_special_flags=False), flush=True)
         return 0
     main_thread = threading.current_thread() is threading.main_thread()  # signals go to the main thread only
-    previous = signal.signal(signal.SIGTERM, _raise_interrupted) if main_thread else None
+    previous = {s: signal.signal(s, interrupts.raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)} \
+        if main_thread else {}
     try:
         extra = fv(list(argv))[1:]
         if extra:
@@ -73,8 +65,9 @@ def _execute(argv, define, body) -> int:
         print("\ninterrupted", file=sys.stderr)
         return getattr(e, "exit_status", 130)
     finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous)
+        interrupts.clear()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 # What differs between translate's and upscale's flags: the generator, the grid, the --prepare flag.

@@ -25,7 +25,7 @@ import time
 import keras
 import numpy as np
 
-from keras_gan import backend
+from keras_gan import backend, interrupts
 from keras_gan.data.datasets import Arrays, digest
 from keras_gan.errors import ConfigError, DivergenceError, RunFileError
 from keras_gan.io.atomic import write_text
@@ -253,6 +253,7 @@ def _epoch(run: Run, epoch: int, callbacks) -> dict:
     first = len(run.history[names[0]])
     for step in range(1, steps + 1):
         losses = task.step(model, batches, rng)
+        interrupts.check()  # a Ctrl-C or SIGTERM that landed where Python swallows exceptions
         for name in names:
             if not math.isfinite(losses[name]):
                 raise _diverged(run.folder, epoch, f"step {step}: {name} is {losses[name]}")

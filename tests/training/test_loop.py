@@ -12,7 +12,7 @@ import time
 import keras
 import numpy as np
 import pytest
-from keras_gan import train
+from keras_gan import interrupts, train
 from keras_gan.errors import ConfigError, DivergenceError, RunInUseError
 from keras_gan.io import atomic as files
 from keras_gan.models.gan import GAN
@@ -21,6 +21,7 @@ from keras_gan.runs import config as run_config
 from keras_gan.runs import folder as rundir
 from keras_gan.runs.config import TrainConfig
 from keras_gan.training import loop, tasks
+from keras_gan.training.callbacks import RunCallback
 
 
 def small_config(idx_dir, out, **kw):
@@ -221,6 +222,30 @@ def test_ctrl_c_stops_a_process_with_the_command_that_resumes(idx_dir, tmp_path)
     _, meta = checkpoint.load(str(out))
     assert meta["epoch"] == done + 1 and len(meta["history"]["d_loss"]) == 2 * (done + 1)
     assert not [f for f in os.listdir(out) if f.startswith(files.TEMPORARY_PREFIX)]
+
+
+class _Swallowed:
+    """Delivers a signal from its __del__, where Python would print and swallow an exception."""
+
+    def __del__(self):
+        interrupts.raise_interrupted(signal.SIGTERM, sys._getframe())
+
+
+def test_a_signal_lost_where_python_swallows_it_still_stops_the_run(idx_dir, tmp_path):
+    """A SIGTERM that lands in a __del__ (TensorFlow's and JAX's weakref callbacks run all the time),
+    where Python would print and swallow the exception, is not raised there, but after the next
+    step: the run stops, keeping epoch 1."""
+    class LoseASignal(RunCallback):
+        def on_step_end(self, run, step, logs):
+            if step == 4:  # the first of epoch 2
+                _Swallowed()  # dropped at once: its __del__ runs here
+
+    config = small_config(idx_dir, tmp_path / "run", epochs=3)
+    with pytest.raises(interrupts.Interrupted) as stopped:
+        loop.fit(config, log=lambda *_: None, callbacks=[LoseASignal()])
+    assert stopped.value.exit_status == 128 + signal.SIGTERM
+    assert checkpoint.load_meta(config.run_dir)["epoch"] == 1
+    interrupts.check()  # raised once: nothing is left pending
 
 
 def test_help(capsys):
