@@ -33,19 +33,18 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "", "J
 
 # The package's tests that run again on JAX: which weights each step moves (D's step D alone, G's G
 # alone: the deck, vanilla, wgan_gp and cgan), an epoch end to end with its saved files (vanilla,
-# wgan_gp, cgan, dcgan and cyclegan), exact resume (wgan_gp: n_critic, the penalty's seeds), the
-# frozen-D trap, BatchNorm in a frozen D, the gradient penalty against hand computations. JAX
-# compiles each model's step on its first call, which is most of what these cost (about 100 s of
-# CPU on two cores).
+# cgan, dcgan and cyclegan; wgan_gp trains two in its resume test), exact resume (wgan_gp: n_critic,
+# the penalty's seeds), the frozen-D trap, BatchNorm in a frozen D, the gradient penalty against hand
+# computations. JAX compiles each model's step on its first call, which is most of what these cost
+# (about 90 s of CPU).
 ON_JAX = [
-    "tests/models/test_gan.py::test_steps_change_only_their_own_model_over_many_steps",
     "tests/models/test_gan.py::test_the_keras_2_order_is_caught_and_the_package_order_trains_d",
     "tests/models/test_gan.py::test_batchnorm_in_the_frozen_discriminator_runs_in_inference_mode",
     "tests/models/test_penalties.py",
     *(f"tests/models/test_presets.py::test_each_step_changes_only_its_own_model[{m}]"
       for m in ("vanilla", "wgan_gp", "cgan")),
     *(f"tests/models/test_presets.py::test_one_epoch_end_to_end_and_the_saved_generator_round_trips[{m}]"
-      for m in ("vanilla", "wgan_gp", "cgan", "dcgan")),
+      for m in ("vanilla", "cgan", "dcgan")),  # wgan_gp: two epochs in its resume test
     "tests/models/test_presets.py::test_resumed_runs_continue_exactly[wgan_gp]",
     "tests/training/test_image_members.py::test_an_epoch_writes_the_run_folder[cyclegan]",
 ]
@@ -86,9 +85,9 @@ def test_the_trap_is_caught_and_the_penalty_computed_on_pytorch(tmp_path, classi
     pytest_on("torch", ON_TORCH, tmp_path, classifier_cache, without_tensorflow=True)
 
 
-def test_the_commands_where_tensorflow_is_not_installed(idx_dir, classifier_cache, tmp_path):
-    """On JAX, in processes where `import tensorflow` fails: the train command (the deck in
-    mixed_bfloat16, TensorBoard skipped in one line), then its generator samples and is scored."""
+def test_the_train_command_where_tensorflow_is_not_installed(idx_dir, tmp_path):
+    """On JAX, in a process where `import tensorflow` fails: the train command, the deck in
+    mixed_bfloat16, TensorBoard skipped in one line. (Sampling and scoring there: the sampling test.)"""
     run_dir = tmp_path / "run"
     trained = run([WITHOUT_TF, "keras_gan.train", "--dataset=mnist", f"--data_dir={idx_dir}", "--batch_size=32",
                    "--steps_per_epoch=4", "--epochs=2", "--precision=mixed_bfloat16", f"--output_dir={run_dir}"], "jax")
@@ -96,19 +95,6 @@ def test_the_commands_where_tensorflow_is_not_installed(idx_dir, classifier_cach
     assert "TensorBoard summaries are written through TensorFlow, which is not installed: skipped" in trained.stdout
     assert "epoch 2/2" in trained.stdout and (run_dir / "samples" / "epoch_002.png").is_file()
     assert len((run_dir / "epochs.csv").read_text().splitlines()) == 3 and not (run_dir / "tensorboard").exists()
-
-    sampled = run([WITHOUT_TF, "keras_gan.generate", f"--generator={run_dir / 'generator.keras'}", "--num=6",
-                   f"--npy={tmp_path / 's.npy'}", f"--out={tmp_path / 's.png'}"], "jax")
-    assert sampled.returncode == 0, sampled.stderr[-3000:]
-    samples = np.load(tmp_path / "s.npy")
-    assert samples.shape == (6, 28, 28, 1) and np.all(np.abs(samples) <= 1) and samples.std() > 0
-
-    scored = run([WITHOUT_TF, "keras_gan.evaluate", f"--generator={run_dir / 'generator.keras'}",
-                  "--num_samples=64", "--metrics=fid,pr", f"--data_dir={idx_dir}",
-                  f"--out={tmp_path / 'm.json'}"], "jax", env={"KERAS_GAN_CACHE": str(classifier_cache)})
-    assert scored.returncode == 0, scored.stderr[-3000:]
-    scores = json.loads((tmp_path / "m.json").read_text())
-    assert np.isfinite(scores["fid"]) and 0 <= scores["precision"] <= 1
 
 
 @pytest.fixture
