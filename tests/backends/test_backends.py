@@ -153,18 +153,30 @@ def generators(tmp_path_factory, idx_dir, classifier_cache):
     rng = np.random.default_rng(0)
     np.save(folder / "a.npy", rng.integers(0, 256, (4, 28, 28, 1), dtype=np.uint8))
     np.save(folder / "lr.npy", rng.integers(0, 256, (4, 7, 7, 1), dtype=np.uint8))
-    sample(folder, "tensorflow", idx_dir, classifier_cache)
+    reference = link_inputs(folder, "tensorflow")
+    with pytest.MonkeyPatch.context() as mp:  # TensorFlow's outputs, in this process (Keras runs on it here)
+        mp.setenv("KERAS_GAN_CACHE", str(classifier_cache))
+        mp.setattr("sys.argv", ["-c", str(reference), idx_dir])
+        namespace = {"__name__": "reference"}
+        exec(textwrap.dedent(SAMPLING).replace("sys.exit(max(codes))", "RESULT = max(codes)"), namespace)
+    assert namespace["RESULT"] == 0
     return folder
 
 
-def sample(generators, backend: str, idx_dir, classifier_cache):
-    """Runs the sampling commands on `backend` into `generators`/`backend`; returns that folder."""
+def link_inputs(generators, backend: str):
+    """`generators`/`backend`, a folder holding links to the generators and their inputs."""
     folder = generators / backend
     folder.mkdir()
     for name in ("cgan.keras", "a2b.keras", "sr.keras", "a.npy", "lr.npy"):
         (folder / name).symlink_to(generators / name)
-    command = ["-c", textwrap.dedent(SAMPLING), str(folder), idx_dir]  # JAX and PyTorch: without TensorFlow
-    done = run(command if backend == "tensorflow" else [WITHOUT_TF, *command], backend,
+    return folder
+
+
+def sample(generators, backend: str, idx_dir, classifier_cache):
+    """Runs the sampling commands on `backend`, where TensorFlow cannot be imported, into
+    `generators`/`backend`; returns that folder."""
+    folder = link_inputs(generators, backend)
+    done = run([WITHOUT_TF, "-c", textwrap.dedent(SAMPLING), str(folder), idx_dir], backend,
                env={"KERAS_GAN_CACHE": str(classifier_cache)})
     assert done.returncode == 0, (backend, done.stderr[-3000:])
     return folder
