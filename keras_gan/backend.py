@@ -175,12 +175,13 @@ def input_gradient(function, x):
     return tape.gradient(scores, x)
 
 
-def compiled_call(model, make, *, jit: bool = False):
+def compiled_call(model, make, *, jit: bool = False, updates_state: bool = True):
     """`make(model_outputs_of, *args)` as one compiled function of `args` (NumPy arrays or tensors):
     `model_outputs_of(inputs, training)` calls `model`. On TensorFlow, a tf.function (with XLA where
     `jit`); on JAX, one jax.jit of `model.stateless_call`, whose updated statistics (BatchNorm's
     moving averages in training mode, the seed of Dropout) are written back after each call; on
-    PyTorch, the eager call without gradients."""
+    PyTorch, the eager call without gradients. `updates_state=False` (calls in inference mode alone,
+    which change no statistics and draw nothing) skips JAX's write-back on every call."""
     if is_tensorflow():
         tf = tensorflow()
         return tf.function(lambda *args: make(lambda x, training: model(x, training=training), *args),
@@ -203,8 +204,9 @@ def compiled_call(model, make, *, jit: bool = False):
         def run(*args):
             result, non_trainable = jitted([v.value for v in model.trainable_variables],
                                            [v.value for v in model.non_trainable_variables], *args)
-            for variable, value in zip(model.non_trainable_variables, non_trainable):
-                variable.assign(value)
+            if updates_state:
+                for variable, value in zip(model.non_trainable_variables, non_trainable):
+                    variable.assign(value)
             return result
 
         return run

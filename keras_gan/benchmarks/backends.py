@@ -30,6 +30,24 @@ def installed() -> list[str]:
     return [b for b in BACKENDS if importlib.util.find_spec(b) is not None]
 
 
+def gan_step(gan, pipeline, batch: int, rng, noise_dim: int, noise: str):
+    """One training step of `gan` as the loop runs it (n_critic 1): the pipeline's next batch (a new
+    epoch of it when one runs out) and two batches of noise. The step `make bench` times."""
+    state = {"it": iter(()), "epoch": 0}
+    from keras_gan.models.sampling import make_noise
+
+    def step():
+        try:
+            real = next(state["it"])
+        except StopIteration:
+            state["epoch"] += 1
+            state["it"] = iter(pipeline.epoch(batch_size=batch, seed=0, epoch=state["epoch"]))
+            real = next(state["it"])
+        gan.train_step(real, make_noise(rng, batch, noise_dim, noise), make_noise(rng, batch, noise_dim, noise))
+
+    return step
+
+
 def child(steps: int, rounds: int, batch: int, speedups: bool, model: str, precision: str) -> dict:
     """Times the step in this process, on the backend Keras runs on here."""
     from keras_gan import backend
@@ -41,7 +59,6 @@ def child(steps: int, rounds: int, batch: int, speedups: bool, model: str, preci
     from keras_gan.runs.config import TrainConfig
 
     from keras_gan.data.pipeline import Pipeline
-    from keras_gan.models.sampling import make_noise
     from keras_gan.training import tasks
 
     config = TrainConfig(model=model, speedups=speedups, precision=precision, batch_size=batch)
@@ -50,17 +67,7 @@ def child(steps: int, rounds: int, batch: int, speedups: bool, model: str, preci
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (batch * 50, 28, 28, 1), dtype=np.uint8)
     pipeline = Pipeline(images, flatten=not config.preset.convolutional)
-    state = {"it": iter(()), "epoch": 0}
-
-    def step():
-        try:
-            real = next(state["it"])
-        except StopIteration:
-            state["epoch"] += 1
-            state["it"] = iter(pipeline.epoch(batch_size=batch, seed=0, epoch=state["epoch"]))
-            real = next(state["it"])
-        noise = [make_noise(rng, batch, config.noise_dim, config.noise) for _ in range(2)]
-        gan.train_step(real, *noise)
+    step = gan_step(gan, pipeline, batch, rng, config.noise_dim, config.noise)
 
     started = time.perf_counter()
     step()

@@ -44,13 +44,13 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gan.benchmarks import torch_deck
+from keras_gan.benchmarks.backends import gan_step
 from keras_gan.benchmarks.floor import floor_seconds, seconds_per_step, square_rate, step_flops
 from keras_gan.data.datasets import load_arrays
 from keras_gan.data.pipeline import Pipeline
 from keras_gan.errors import DataError
 from keras_gan.models import networks
 from keras_gan.models.gan import GAN
-from keras_gan.models.sampling import make_noise
 from keras_gan.runs.config import TrainConfig
 from keras_gan.training import loop
 from keras_gan.training.speed import FusedAdam, jit_fakes, on_a_cpu
@@ -109,20 +109,7 @@ def package_loop(uint8_images: np.ndarray, batch: int, *, fused_adam: bool = Tru
     scale = keras.optimizers.LossScaleOptimizer if precision == "mixed_float16" else (lambda o: o)
     gan = GAN(generator, discriminator, d_optimizer=scale(adam(2e-4, beta_1=0.5)),
               g_optimizer=scale(adam(2e-4, beta_1=0.5)), jit_fakes=jit_fakes(xla_fakes, generator, False))
-    pipeline = Pipeline(uint8_images)
-    rng = np.random.default_rng(0)
-    state = {"it": iter(()), "epoch": 0}
-
-    def step():
-        try:
-            real = next(state["it"])
-        except StopIteration:
-            state["epoch"] += 1
-            state["it"] = iter(pipeline.epoch(batch_size=batch, seed=0, epoch=state["epoch"]))
-            real = next(state["it"])
-        gan.train_step(real, make_noise(rng, batch, 10, "uniform"), make_noise(rng, batch, 10, "uniform"))
-
-    return step
+    return gan_step(gan, Pipeline(uint8_images), batch, np.random.default_rng(0), 10, "uniform")
 
 
 def memory_per_epoch(epochs: int, steps: int, data_dir: str | None) -> list[float]:

@@ -69,17 +69,18 @@ class Batches:
     def _dataset(self, batch_size: int, steps: int):
         raise NotImplementedError
 
+    serves_numpy = False  # whether `_numpy_batch` serves batches without TensorFlow
+
     def _numpy_batch(self, idx: np.ndarray):
-        """The batch of positions `idx` as NumPy arrays, without TensorFlow; None where this pipeline
-        needs tf.data."""
-        return None
+        """The batch of positions `idx` as NumPy arrays, without TensorFlow (where `serves_numpy`)."""
+        raise NotImplementedError
 
     def epoch(self, *, batch_size: int, seed, epoch: int, steps: int | None = None):
         """The batches of one epoch; iterate them fully before asking for the next epoch."""
         available = self.num_examples // batch_size
         steps = available if steps is None else min(steps, available)
         order = self.order(seed, epoch)
-        if not backend.is_tensorflow() and self._numpy_batch(order[:0]) is not None:
+        if not backend.is_tensorflow() and self.serves_numpy:
             return (self._numpy_batch(order[i * batch_size:(i + 1) * batch_size]) for i in range(steps))
         self._tf_state()
         self._order.assign(order)
@@ -99,6 +100,8 @@ class Pipeline(Batches):
         super().__init__(len(x), labels, flatten)
         self.pixels = x.reshape(len(x), -1) if flatten else x
         self.images = None
+
+    serves_numpy = True
 
     def _numpy_batch(self, idx):
         x = UNIT_RANGE[self.pixels[idx]]

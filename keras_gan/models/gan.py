@@ -109,7 +109,8 @@ class GAN(Stateful):
         self._labels = {}
         self._d_export = None
         # G's forward pass for D's fakes, compiled once by the backend (keras_gan/backend.py).
-        self._generate = backend.compiled_call(generator, self._generate_batch, jit=jit_fakes)
+        self._generate = backend.compiled_call(generator, self._generate_batch, jit=jit_fakes,
+                                               updates_state=self.fakes_in_training_mode)
 
     def _targets(self, n: int):
         if n not in self._labels:
