@@ -7,7 +7,8 @@ with `keras.ops` and `keras.random`; what is TensorFlow's alone is used only whe
     what                      TensorFlow backend        JAX or PyTorch backend
     in-memory batches         tf.data                   NumPy (the same batches, element for element)
     folder datasets           tf.data decoding          tf.data decoding, as NumPy; TensorFlow required
-    several devices           tf.distribute             one device (--strategy says so)
+    several devices           tf.distribute             keras.distribution's DataParallel on JAX
+                                                        (--strategy=mirrored); one device on PyTorch
     D's fakes                 one tf.function           one jax.jit (JAX); eager (PyTorch)
     the gradient penalty      tf.GradientTape           jax.vjp; torch.autograd.grad
     TensorBoard               tf.summary                tf.summary where TensorFlow is installed, else
@@ -20,6 +21,7 @@ runs work without it installed (README.md, "Backends"). This module imports Kera
 TensorFlow's backend importing Keras imports TensorFlow.
 """
 
+import contextlib
 import functools
 import importlib
 import json
@@ -229,5 +231,47 @@ class OneDevice:
         should_checkpoint = True
 
     def scope(self):
-        import contextlib
         return contextlib.nullcontext()
+
+    def training(self):
+        """What the whole run trains inside (the models are built in `scope()`)."""
+        return contextlib.nullcontext()
+
+
+class DataParallel(OneDevice):
+    """The stand-in for a tf.distribute strategy under JAX on several devices: Keras's own
+    `keras.distribution.DataParallel`. Its variables are replicated on every device, and while it is set
+    (`training()`, the whole run), `train_on_batch` splits each batch across the devices. JAX compiles
+    the step as one program over the whole batch (its reductions, BatchNorm's batch statistics and the
+    losses' means included, are the batch's), so a step on N devices computes what one device does;
+    unlike tf.distribute, no replica sees only its own shard."""
+
+    def __init__(self, devices):
+        import keras
+        self.distribution = keras.distribution.DataParallel(devices=devices)
+        self.num_replicas_in_sync = len(devices)
+
+    def scope(self):
+        return self.distribution.scope()
+
+    def training(self):
+        return self.distribution.scope()
+
+
+def jax_devices(cpu_devices: int = 0) -> list:
+    """JAX's devices for data parallel: its accelerators, or with `cpu_devices` that many CPU devices,
+    which JAX makes only if asked before it starts (as TensorFlow's logical CPU devices)."""
+    import jax
+
+    if cpu_devices:
+        try:
+            jax.config.update("jax_num_cpu_devices", cpu_devices)
+        except RuntimeError:  # JAX has started: what it made must already be what was asked
+            pass
+        devices = jax.devices("cpu")
+        if len(devices) != cpu_devices:
+            raise ConfigError(f"--cpu_replicas={cpu_devices} must split the CPU before JAX starts (it has "
+                              f"{len(devices)} CPU devices): run python -m keras_gan.train, or set "
+                              f"JAX_NUM_CPU_DEVICES={cpu_devices} before the process starts.")
+        return devices
+    return jax.devices()

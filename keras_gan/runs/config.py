@@ -90,7 +90,8 @@ class TrainConfig:
                                  "training starts, a resumed run has G in its checkpoint.")
     seed: int = _field(0, "Seed of weights, noise, dropout and shuffling.")
     strategy: str = _field("default", "default (one device), mirrored (every local GPU, or --cpu_replicas logical "
-                           "CPU devices) or multi_worker (a cluster from TF_CONFIG); --batch_size is the global batch.")
+                           "CPU devices; on JAX, Keras's DataParallel) or multi_worker (a cluster from TF_CONFIG; "
+                           "TensorFlow only); --batch_size is the global batch.")
     cpu_replicas: int = _field(0, "mirrored on a CPU: split it into N logical devices (to test several devices).")
     precision: str = _field("float32", "float32 (the deck's arithmetic), mixed_bfloat16 or mixed_float16 (Keras dtype "
                             "policies: float32 variables; D's scores and every loss in float32; loss scaling for "

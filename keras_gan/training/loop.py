@@ -95,7 +95,7 @@ def fit(config: TrainConfig, *, resume: bool = False, log=print, callbacks=(), a
     chief = strategies.is_chief(strategy)
     if chief:
         run_folder.make(config.run_dir)
-    with run_folder.lock(config.run_dir) if chief else contextlib.nullcontext():
+    with run_folder.lock(config.run_dir) if chief else contextlib.nullcontext(), strategies.training(strategy):
         return _fit(config, strategy, chief, resume, log, callbacks, arrays)
 
 

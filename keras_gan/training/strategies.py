@@ -8,11 +8,15 @@
 The models, optimizers and the combined model are built inside the strategy's scope, and each
 `train_on_batch` gives every replica its shard of the batch (keras_gan/models/replicas.py).
 
+Under JAX, `mirrored` is Keras's DataParallel (keras_gan/backend.py), set for the whole run
+(`training`): `train_on_batch` itself splits each batch, and one program computes the whole batch.
+
 Under `multi_worker` every worker runs the same loop on the same data and seeds, so each draws the
 same global batch and trains its replicas' shards of it; only the chief (worker 0) writes the run
 folder.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -39,12 +43,17 @@ def configure_cpu_replicas(n: int) -> None:
 
 
 def make_strategy(strategy: str, cpu_replicas: int = 0):
-    """The tf.distribute strategy named (on JAX and PyTorch, `OneDevice` for "default")."""
+    """The tf.distribute strategy named; on JAX, Keras's DataParallel for "mirrored" (over every
+    accelerator, or `cpu_replicas` CPU devices) and `OneDevice` for "default"; on PyTorch, `OneDevice`."""
+    if backend.name() == "jax" and strategy == "mirrored":
+        return backend.DataParallel(backend.jax_devices(cpu_replicas))
     if not backend.is_tensorflow():
         if strategy != "default" or cpu_replicas:
+            several = "trains on one device: leave --strategy out" if backend.name() != "jax" else \
+                "trains on several devices of one machine with --strategy=mirrored (keras.distribution)"
             raise ConfigError(f"--strategy={strategy}{' --cpu_replicas' if cpu_replicas else ''} is TensorFlow's "
-                              f"tf.distribute; under KERAS_BACKEND={backend.name()} a run trains on one device (its "
-                              "first GPU, or the CPU): leave --strategy out, or train with KERAS_BACKEND=tensorflow.")
+                              f"tf.distribute; under KERAS_BACKEND={backend.name()} a run {several}, or train with "
+                              "KERAS_BACKEND=tensorflow.")
         return backend.OneDevice()
     tf = backend.tensorflow()
     if strategy == "default":
@@ -79,6 +88,13 @@ def cluster() -> dict:
     except (ValueError, KeyError, TypeError) as e:
         raise ConfigError(f"TF_CONFIG is not a cluster description ({e}); " + recipe) from None
     return spec
+
+
+def training(strategy):
+    """What a run trains inside: on JAX, keras.distribution's DataParallel (`train_on_batch` splits each
+    batch across the devices while it is set); nothing for tf.distribute, whose scope builds the models
+    and whose steps `replicas.train_on_batch` distributes."""
+    return strategy.training() if isinstance(strategy, backend.OneDevice) else contextlib.nullcontext()
 
 
 def is_chief(strategy) -> bool:

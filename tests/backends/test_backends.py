@@ -34,12 +34,15 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "", "J
 # The package's tests that run again on JAX: which weights each step moves (D's step D alone, G's G
 # alone: the deck, vanilla, wgan_gp and cgan), an epoch end to end with its saved files (vanilla,
 # cgan, dcgan and cyclegan; wgan_gp trains two in its resume test), exact resume (wgan_gp: n_critic,
-# the penalty's seeds), the frozen-D trap, BatchNorm in a frozen D, the gradient penalty against hand
-# computations. JAX compiles each model's step on its first call, which is most of what these cost
+# the penalty's seeds), the frozen-D trap, BatchNorm in a frozen D, G's BatchNorm statistics written
+# back from the jitted call that makes D's fakes, the gradient penalty against hand computations,
+# data parallel on two CPU devices (dcgan, against its one-device epoch), mixed_float16 (wgan_gp: loss
+# scaling, and the critic's float32 score). JAX compiles each model's step on its first call, which is most of what these cost
 # (about 90 s of CPU).
 ON_JAX = [
     "tests/models/test_gan.py::test_the_keras_2_order_is_caught_and_the_package_order_trains_d",
     "tests/models/test_gan.py::test_batchnorm_in_the_frozen_discriminator_runs_in_inference_mode",
+    "tests/models/test_gan.py::test_fakes_in_training_mode_update_g_batchnorm_statistics_as_an_eager_call_does",
     "tests/models/test_penalties.py",
     *(f"tests/models/test_presets.py::test_each_step_changes_only_its_own_model[{m}]"
       for m in ("vanilla", "wgan_gp", "cgan")),
@@ -47,10 +50,15 @@ ON_JAX = [
       for m in ("vanilla", "cgan", "dcgan")),  # wgan_gp: two epochs in its resume test
     "tests/models/test_presets.py::test_resumed_runs_continue_exactly[wgan_gp]",
     "tests/training/test_image_members.py::test_an_epoch_writes_the_run_folder[cyclegan]",
+    "tests/training/test_replicas.py::test_jax_data_parallel_on_two_devices_trains_as_one_device",
+    "tests/training/test_precision.py::test_every_preset_trains_an_epoch_in_mixed_precision[wgan_gp-mixed_float16]",
+    "tests/training/test_precision.py::test_the_critics_score_is_float32_beyond_float16s_range[wgan_gp]",
 ]
-# On PyTorch, which samples (and whose training is not tested beyond this): the trap and the penalty.
+# On PyTorch, which samples (and whose training is not tested beyond this): the trap, G's statistics
+# through D's fakes, and the penalty.
 ON_TORCH = [
     "tests/models/test_gan.py::test_the_keras_2_order_is_caught_and_the_package_order_trains_d",
+    "tests/models/test_gan.py::test_fakes_in_training_mode_update_g_batchnorm_statistics_as_an_eager_call_does",
     "tests/models/test_penalties.py",
 ]
 
@@ -60,14 +68,15 @@ def run(args, backend: str, timeout: int = 540, **kwargs) -> subprocess.Complete
                           env={**ENV, "KERAS_BACKEND": backend, **kwargs.pop("env", {})}, **kwargs)
 
 
-def pytest_on(backend: str, tests: list[str], tmp_path, classifier_cache, without_tensorflow=False) -> list[str]:
-    """Runs `tests` under `backend` in a pytest of their own (with this one's evaluation classifier; in a
-    process where `import tensorflow` fails if asked); returns the tests it ran, after checking that it
-    ran every one named, skipped none and all passed."""
+def pytest_on(backend: str, tests: list[str], tmp_path, classifier_cache, without_tensorflow=False,
+              env=None) -> list[str]:
+    """Runs `tests` under `backend` in a pytest of their own (with this one's evaluation classifier and
+    `env`; in a process where `import tensorflow` fails if asked); returns the tests it ran, after
+    checking that it ran every one named, skipped none and all passed."""
     report = tmp_path / "report.xml"
     done = run([*([WITHOUT_TF, "pytest"] if without_tensorflow else ["-m", "pytest"]), "-q", "-p", "no:cacheprovider", f"--basetemp={tmp_path / 'tmp'}", "-o", "addopts=",
                 f"--junitxml={report}", *tests], backend, timeout=580,
-               env={"KERAS_GAN_TEST_CLASSIFIER": str(classifier_cache)})
+               env={"KERAS_GAN_TEST_CLASSIFIER": str(classifier_cache), **(env or {})})
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     suite = ElementTree.parse(report).getroot().find("testsuite")
     cases = suite.findall("testcase")
@@ -78,7 +87,8 @@ def pytest_on(backend: str, tests: list[str], tmp_path, classifier_cache, withou
     return ran
 def test_the_family_trains_and_resumes_exactly_on_jax_without_tensorflow(tmp_path, classifier_cache):
     """The chosen tests, on JAX, where TensorFlow cannot be imported: nothing of training needs it."""
-    pytest_on("jax", ON_JAX, tmp_path, classifier_cache, without_tensorflow=True)
+    pytest_on("jax", ON_JAX, tmp_path, classifier_cache, without_tensorflow=True,
+              env={"JAX_NUM_CPU_DEVICES": "2"})  # for data parallel; the other tests use the first
 
 
 def test_the_trap_is_caught_and_the_penalty_computed_on_pytorch(tmp_path, classifier_cache):
@@ -87,12 +97,15 @@ def test_the_trap_is_caught_and_the_penalty_computed_on_pytorch(tmp_path, classi
 
 def test_the_train_command_where_tensorflow_is_not_installed(idx_dir, tmp_path):
     """On JAX, in a process where `import tensorflow` fails: the train command, the deck in
-    mixed_bfloat16, TensorBoard skipped in one line. (Sampling and scoring there: the sampling test.)"""
+    mixed_bfloat16 on two CPU devices (the command makes them before JAX starts), TensorBoard skipped
+    in one line. (Sampling and scoring there: the sampling test.)"""
     run_dir = tmp_path / "run"
     trained = run([WITHOUT_TF, "keras_gan.train", "--dataset=mnist", f"--data_dir={idx_dir}", "--batch_size=32",
-                   "--steps_per_epoch=4", "--epochs=2", "--precision=mixed_bfloat16", f"--output_dir={run_dir}"], "jax")
+                   "--steps_per_epoch=4", "--epochs=2", "--precision=mixed_bfloat16", "--strategy=mirrored",
+                   "--cpu_replicas=2", f"--output_dir={run_dir}"], "jax")
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert "TensorBoard summaries are written through TensorFlow, which is not installed: skipped" in trained.stdout
+    assert "(batch of 32 on 2 replicas)" in trained.stdout
     assert "epoch 2/2" in trained.stdout and (run_dir / "samples" / "epoch_002.png").is_file()
     assert len((run_dir / "epochs.csv").read_text().splitlines()) == 3 and not (run_dir / "tensorboard").exists()
 
@@ -104,13 +117,18 @@ def on_jax_without_tensorflow(monkeypatch):
     monkeypatch.setattr(backend, "tensorflow", lambda: None)
 
 
-def test_what_needs_tensorflow_says_so_in_one_line(on_jax_without_tensorflow, idx_dir, tmp_path):
+def test_what_needs_tensorflow_says_so_in_one_line(on_jax_without_tensorflow, monkeypatch, tmp_path):
     with pytest.raises(ConfigError, match=r"^a folder dataset \(--dataset=folder\) needs TensorFlow, which is not "
                                           r"installed here \(Keras runs on jax\): pip install tensorflow"):
         folders.load(str(tmp_path), (16, 16, 3))
-    for strategy, replicas in (("mirrored", 0), ("multi_worker", 0), ("default", 2)):
-        with pytest.raises(ConfigError, match="under KERAS_BACKEND=jax a run trains on one device"):
+    for strategy, replicas in (("multi_worker", 0), ("default", 2)):
+        with pytest.raises(ConfigError, match=r"is TensorFlow's tf.distribute; under KERAS_BACKEND=jax a run trains on "
+                                              r"several devices of one machine with --strategy=mirrored"):
             strategies.make_strategy(strategy, replicas)
+    with monkeypatch.context() as torch:
+        torch.setattr(backend, "name", lambda: "torch")
+        with pytest.raises(ConfigError, match="under KERAS_BACKEND=torch a run trains on one device: leave --strategy out"):
+            strategies.make_strategy("mirrored", 2)
     one = strategies.make_strategy("default")
     assert one.num_replicas_in_sync == 1 and strategies.is_chief(one) and not strategies.is_multi_worker(one)
     batches = pipeline.Pipeline(np.arange(4 * 6, dtype=np.uint8).reshape(4, 6), np.arange(4)).epoch(

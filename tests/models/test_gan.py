@@ -220,3 +220,38 @@ def test_batchnorm_in_the_frozen_discriminator_runs_in_inference_mode():
     assert gan.generator_step(z) == pytest.approx(expected, rel=1e-6)
     gan.discriminator_step(np.zeros((16, 4), np.float32), noise(16, dim=4))
     assert not np.array_equal(bn.moving_mean, moving[0])  # D's own step updates them
+
+
+def test_fakes_in_training_mode_update_g_batchnorm_statistics_as_an_eager_call_does():
+    """D's fakes are made by one compiled call of G (a tf.function; on JAX a jax.jit of G's stateless
+    call, whose new statistics are written back): in training mode G's BatchNorm statistics move exactly
+    as an eager training call of the same G moves them, step after step, and Dropout draws new masks each
+    step; in inference mode nothing of G changes."""
+    keras.utils.set_random_seed(0)
+    d = networks.build_discriminator((4,), units=(8,))
+    g = networks.build_generator(4, (4,), units=(8, 8), batch_norm=True)
+    twin = keras.models.clone_model(g)
+    twin.set_weights(g.get_weights())
+    gan = GAN(g, d, fakes_in_training_mode=True)
+    (bn, twin_bn), = [(a, b) for a, b in zip(g.layers, twin.layers) if isinstance(a, keras.layers.BatchNormalization)]
+    real = np.zeros((16, 4), np.float32)
+    for step in range(3):
+        z = noise(16, dim=4, seed=step)
+        fakes = keras.ops.convert_to_numpy(gan._generate(real, z))[16:]
+        expected = keras.ops.convert_to_numpy(twin(z, training=True))
+        np.testing.assert_allclose(fakes, expected, atol=1e-6)
+        for mine, theirs in ((bn.moving_mean, twin_bn.moving_mean), (bn.moving_variance, twin_bn.moving_variance)):
+            np.testing.assert_allclose(keras.ops.convert_to_numpy(mine), keras.ops.convert_to_numpy(theirs),
+                                       rtol=1e-5, atol=1e-6)
+    assert np.abs(keras.ops.convert_to_numpy(bn.moving_mean)).max() > 1e-3  # they moved from zero
+
+    dropped = GAN(networks.build_generator(4, (4,), units=(8,), dropout=0.5), d, fakes_in_training_mode=True)
+    z = noise(16, dim=4)
+    first, second = (keras.ops.convert_to_numpy(dropped._generate(real, z)) for _ in range(2))
+    assert not np.array_equal(first, second)  # a new Dropout mask on each step
+
+    inference = GAN(g, d)
+    before = snapshot(g)
+    a, b = (keras.ops.convert_to_numpy(inference._generate(real, z)) for _ in range(2))
+    np.testing.assert_array_equal(a, b)
+    assert not any(changed(before, g))

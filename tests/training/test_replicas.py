@@ -1,7 +1,10 @@
-"""Training under tf.distribute on two logical CPU devices (--strategy=mirrored --cpu_replicas=2).
+"""Training on two CPU devices (--strategy=mirrored --cpu_replicas=2): under tf.distribute, and under
+JAX through keras.distribution's DataParallel.
 
-Logical devices can only be made before TensorFlow starts its runtime, so each check runs in a new
-process, which trains on one device and on two in the same run and prints what the test compares.
+Logical devices can only be made before TensorFlow starts its runtime, so each TensorFlow check runs in a
+new process, which trains on one device and on two in the same run and prints what the test compares.
+JAX's CPU devices too are made before it starts: its test runs in the JAX backend tests' own pytest
+(tests/backends), which starts with two of them.
 """
 
 import json
@@ -12,9 +15,14 @@ import textwrap
 
 import numpy as np
 import pytest
+from keras_gan import backend
 from keras_gan.errors import ConfigError
 from keras_gan.models import presets
+from keras_gan.runs import checkpoint
 from keras_gan.runs.config import TrainConfig
+from keras_gan.training import callbacks, loop
+
+from tests.models.test_presets import one_epoch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
@@ -300,3 +308,44 @@ def test_each_replica_draws_its_own_dropout_masks():
     assert not out["True"]["equal"]
     assert all(abs(rate - 0.3) < 0.05 for rate in out["True"]["rates"] + out["False"]["rates"])
     assert out["one_device_equal"] and out["step_applies_it"]
+
+
+@pytest.mark.skipif(backend.configured() != "jax", reason="JAX's data parallel (tests/backends runs it on JAX)")
+def test_jax_data_parallel_on_two_devices_trains_as_one_device(idx_dir, tmp_path, tmp_path_factory, monkeypatch):
+    """Under JAX, --strategy=mirrored is Keras's DataParallel: every variable lives on both devices, each
+    batch is split between them, and JAX compiles one program over the whole batch, so dcgan (BatchNorm on
+    the batch's statistics in G's fakes and in D) trains as on one device, step by step."""
+    import jax
+    from keras.src.backend.jax import distribution_lib
+
+    if len(jax.devices("cpu")) < 2:
+        pytest.skip("JAX started with one CPU device: set JAX_NUM_CPU_DEVICES=2 (tests/backends does)")
+    split = []
+    distribute = distribution_lib.distribute_data_input
+
+    def spy(batch, layout, batch_dim_name):  # what Keras's train_on_batch hands the step
+        out = distribute(batch, layout, batch_dim_name)
+        if batch is not None:  # (no sample weights)
+            split.append((len(out.sharding.device_set), out.sharding.is_fully_replicated))
+        return out
+
+    monkeypatch.setattr(distribution_lib, "distribute_data_input", spy)
+    placed = []
+
+    class Placement(callbacks.RunCallback):
+        def on_step_end(self, run, step, logs):
+            placed.extend(len(v.value.sharding.device_set) for v in run.model.generator.weights + run.model.network.weights)
+
+    config, one = one_epoch("dcgan", idx_dir, tmp_path_factory)
+    two_config = TrainConfig(**{**config.values(with_folder=True), "output_dir": str(tmp_path / "two"),
+                                "strategy": "mirrored", "cpu_replicas": 2})
+    logged = []
+    two = loop.fit(two_config, log=logged.append, callbacks=[Placement()])
+    assert "(batch of 16 on 2 replicas)" in logged[0] and placed and set(placed) == {2}
+    assert split and set(split) == {(2, False)}  # every batch of both models' steps, split in two
+    for name in ("d_loss", "g_loss"):
+        assert two[name] == pytest.approx(one[name], rel=1e-5, abs=1e-6), name
+    state, reference = checkpoint.load(str(tmp_path / "two"))[0], checkpoint.load(config.run_dir)[0]
+    assert state.keys() == reference.keys()
+    for key in reference:  # G's and D's BatchNorm statistics included
+        np.testing.assert_allclose(state[key], reference[key], rtol=1e-4, atol=1e-5, err_msg=key)
