@@ -104,9 +104,10 @@ FAMILY = """
     folder = tempfile.mkdtemp()
     write_idx_dataset(folder)
     out = {}
-    # Every GAN of noise (the image members: IMAGE_FIT) but vanilla_fashion and lsgan, which are the deck's
-    # networks with other sizes and another loss, through the same per-replica code as vanilla's, and
-    # dcgan_paper, whose synchronized BatchNorm and convolutions dcgan's run covers.
+    # Every GAN of noise (the image members step in IMAGE_STEPS; CycleGAN's whole loop: test_workers.py)
+    # but vanilla_fashion and lsgan, which are the deck's networks with other sizes and another loss,
+    # through the same per-replica code as vanilla's, and dcgan_paper, whose synchronized BatchNorm and
+    # convolutions dcgan's run covers.
     for model in [name for name, p in presets.PRESETS.items() if p.task == "noise" and name not in SAME_AS_VANILLA]:
         runs = {}
         for strategy in (("default", "mirrored") if model in ("wgan", "wgan_gp", "vanilla_bn") else ("mirrored",)):
@@ -225,42 +226,6 @@ def test_image_models_step_on_two_devices_as_on_one():
                     "srgan": (["d_optimizer", "discriminator"], ["g_optimizer", "generator"]),
                     "srresnet": ([], ["g_optimizer", "generator"])}[kind]
         assert (two["d_step"], two["g_step"]) == (sorted(expected[0]), sorted(expected[1])), kind
-
-
-IMAGE_FIT = """
-    import json, os, sys, tempfile
-    from keras_gan.training import strategies
-    strategies.configure_cpu_replicas(2)
-    import numpy as np
-    from keras_gan.training import loop
-    from keras_gan.runs.config import TrainConfig
-
-    out = {}
-    for model in ("cyclegan",):  # the loop is every image member's; IMAGE_STEPS steps srgan and srresnet on two devices
-        history = {}
-        for strategy in ("default", "mirrored"):
-            config = TrainConfig(model=model, dataset="mnist", data_dir=sys.argv[1], epochs=1, batch_size=8,
-                                 steps_per_epoch=2, filters=4, blocks=1, output_dir=os.path.join(sys.argv[2], model + strategy),
-                                 strategy=strategy, cpu_replicas=2 if strategy == "mirrored" else 0, tensorboard=False)
-            fitted = loop.fit(config, log=lambda *_: None)
-            history[strategy] = {name: fitted[name] for name in fitted if name not in ("epochs", "evals", "best_epoch")}
-        out[model] = history
-    print("RESULT", json.dumps(out))
-"""
-
-
-def test_the_image_presets_train_an_epoch_on_two_devices(idx_dir, classifier_cache, tmp_path):
-    """The whole loop (batches, sample grids, checkpoint, saved generators) under mirrored: every loss
-    of every step is one device's."""
-    result = run_script(IMAGE_FIT, idx_dir, str(tmp_path), env={"KERAS_GAN_CACHE": str(classifier_cache)})
-    assert sorted(result) == ["cyclegan"]
-    for model, history in result.items():
-        one, two = history["default"], history["mirrored"]
-        assert set(one) == set(two) and "g_loss" in one, model
-        for name in one:
-            assert len(one[name]) == 2 and np.all(np.isfinite(two[name])), (model, name)
-            assert two[name] == pytest.approx(one[name], rel=1e-4, abs=1e-5), (model, name)
-        assert (tmp_path / (model + "mirrored") / "checkpoint.npz").is_file()
 
 
 MASKS = """
