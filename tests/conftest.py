@@ -128,6 +128,24 @@ def classifier_cache(idx_dir, tmp_path_factory, worker_id):
     return folder
 
 
+def made_once(tmp_path_factory, name: str, make) -> pathlib.Path:
+    """The folder `name`, filled by `make(folder)` once per run of the suite and shared by the pytest-xdist
+    workers (another worker that asks waits, then reads it): for the trained runs that several tests
+    read. A failed `make` leaves no folder behind for the next to read. Tests read it, and write
+    anywhere else (a copy, where they must write beside it)."""
+    shared = os.environ.get("PYTEST_XDIST_WORKER") is not None
+    root = tmp_path_factory.getbasetemp().parent if shared else tmp_path_factory.getbasetemp()
+    folder = root / f"made_once_{name}"
+    with open(root / f"made_once_{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".made").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            (folder / ".made").write_text("")
+    return folder
+
+
 @pytest.fixture
 def use_classifier(classifier_cache, monkeypatch):
     monkeypatch.setenv("KERAS_GAN_CACHE", str(classifier_cache))

@@ -2,6 +2,7 @@
 a training run end to end on fabricated data, and its saved generator."""
 
 import dataclasses
+import json
 import pathlib
 import shutil
 
@@ -18,7 +19,7 @@ from keras_gan.runs import checkpoint
 from keras_gan.runs.config import TrainConfig
 from keras_gan.training import loop, tasks
 
-from tests.conftest import family_data
+from tests.conftest import family_data, made_once
 from tests.models.test_gan import changed, snapshot
 
 
@@ -251,16 +252,15 @@ def small(model, idx_dir, out, **kw):
     return TrainConfig(**{**values, **kw})
 
 
-_ONE_EPOCH = {}
-
-
 def one_epoch(model, idx_dir, tmp_path_factory):
-    """(config, history) of one epoch of `model`'s small configuration, trained once per process for
-    the tests that read it (the resume test continues a copy)."""
-    if model not in _ONE_EPOCH:
-        config = small(model, idx_dir, tmp_path_factory.mktemp(model))
-        _ONE_EPOCH[model] = config, loop.fit(config, log=lambda *_: None)
-    return _ONE_EPOCH[model]
+    """(config, history) of one epoch of `model`'s small configuration, trained once per run of the
+    suite for the tests that read it (the resume test continues a copy)."""
+    def make(folder):
+        history = loop.fit(small(model, idx_dir, folder / "run"), log=lambda *_: None)
+        (folder / "history.json").write_text(json.dumps(history))
+
+    folder = made_once(tmp_path_factory, f"one_epoch_{model}", make)
+    return small(model, idx_dir, folder / "run"), json.loads((folder / "history.json").read_text())
 
 
 @pytest.mark.parametrize("model", FAMILY)

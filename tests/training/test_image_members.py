@@ -4,6 +4,7 @@ generators that reproduce the trained ones in a process without keras_gan, the t
 upscale commands, and the settings they refuse."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -19,6 +20,7 @@ from keras_gan.runs.config import TrainConfig
 from keras_gan.training import callbacks, loop, tasks
 
 from tests.commands.test_generate import NO_KERAS_GAN, run_dir  # noqa: F401, F811  (run_dir: a trained noise GAN)
+from tests.conftest import made_once
 
 SMALL = {"cyclegan": dict(filters=4, blocks=1, batch_size=8),
          "srgan": dict(filters=4, blocks=1, batch_size=8),
@@ -75,17 +77,16 @@ def model(request, use_classifier):
     return request.param
 
 
-_REFERENCE = {}
-
-
 @pytest.fixture
 def reference(model, idx_dir, tmp_path_factory):
-    """(folder, history) of an uninterrupted run of `model`'s test configuration, trained once per
-    process for the tests that read it."""
-    if model not in _REFERENCE:
-        folder = tmp_path_factory.mktemp(f"reference_{model}")
-        _REFERENCE[model] = folder, loop.fit(config(model, idx_dir, folder), log=quiet)
-    return _REFERENCE[model]
+    """(folder, history) of an uninterrupted run of `model`'s test configuration, trained once per run
+    of the suite for the tests that read it."""
+    def make(folder):
+        history = loop.fit(config(model, idx_dir, folder / "run"), log=quiet)
+        (folder / "history.json").write_text(json.dumps(history))
+
+    folder = made_once(tmp_path_factory, f"reference_{model}", make)
+    return folder / "run", json.loads((folder / "history.json").read_text())
 
 
 def test_an_epoch_writes_the_run_folder(model, reference, idx_dir, tmp_path):
@@ -226,11 +227,14 @@ def test_settings_they_refuse(kw, message):
 
 @pytest.fixture(scope="module")
 def trained(idx_dir, tmp_path_factory, classifier_cache):
-    folder = tmp_path_factory.mktemp("image_runs")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("KERAS_GAN_CACHE", str(classifier_cache))
-        for model in ("cyclegan", "srresnet"):
-            loop.fit(config(model, idx_dir, folder / model, epochs=1), log=quiet)
+    def make(folder):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("KERAS_GAN_CACHE", str(classifier_cache))
+            for model in ("cyclegan", "srresnet"):
+                loop.fit(config(model, idx_dir, folder / model, epochs=1), log=quiet)
+
+    folder = tmp_path_factory.mktemp("image_runs")  # a copy of the runs: the tests write beside them
+    shutil.copytree(made_once(tmp_path_factory, "image_runs", make), folder, dirs_exist_ok=True)
     images = data.load_arrays("mnist", idx_dir).x_test[:5]
     np.save(folder / "images.npy", images)
     return folder, images

@@ -20,7 +20,7 @@ from keras_gan.errors import ConfigError
 from keras_gan.models import presets
 from keras_gan.runs import checkpoint
 from keras_gan.runs.config import TrainConfig
-from keras_gan.training import callbacks, loop
+from keras_gan.training import callbacks, loop, strategies
 
 from tests.models.test_presets import one_epoch
 
@@ -314,3 +314,6 @@ def test_jax_data_parallel_on_two_devices_trains_as_one_device(idx_dir, tmp_path
     assert state.keys() == reference.keys()
     for key in reference:  # G's and D's BatchNorm statistics included
         np.testing.assert_allclose(state[key], reference[key], rtol=1e-4, atol=1e-5, err_msg=key)
+    with pytest.raises(ConfigError, match=r"^--cpu_replicas=3 must split the CPU before JAX starts \(it has 2 CPU "
+                                          r"devices\): run python -m keras_gan.train, or set JAX_NUM_CPU_DEVICES=3"):
+        strategies.make_strategy("mirrored", 3)
