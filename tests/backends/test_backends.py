@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 from keras_gan import backend
 from keras_gan.data import folders, pipeline
+from keras_gan.inference import export
 from keras_gan.errors import ConfigError
 from keras_gan.io import keras_files as saving
 from keras_gan.models import cyclegan, presets, srgan
@@ -133,6 +134,9 @@ def test_what_needs_tensorflow_says_so_in_one_line(on_jax_without_tensorflow, mo
         torch.setattr(backend, "name", lambda: "torch")
         with pytest.raises(ConfigError, match="under KERAS_BACKEND=torch a run trains on one device: leave --strategy out"):
             strategies.make_strategy("mirrored", 2)
+    with pytest.raises(ConfigError, match=r"^export writes a TensorFlow SavedModel and a TFLite file through Keras's "
+                                          r"TensorFlow backend; run it with KERAS_BACKEND=tensorflow \(this run's is jax\)"):
+        export.export_generator(export.ExportRequest(generator=str(tmp_path / "generator.keras"), out=str(tmp_path / "x")))
     one = strategies.make_strategy("default")
     assert one.num_replicas_in_sync == 1 and strategies.is_chief(one) and not strategies.is_multi_worker(one)
     batches = pipeline.Pipeline(np.arange(4 * 6, dtype=np.uint8).reshape(4, 6), np.arange(4)).epoch(
