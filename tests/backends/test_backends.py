@@ -25,6 +25,7 @@ from keras_gan.data import folders, pipeline
 from keras_gan.inference import export
 from keras_gan.errors import ConfigError
 from keras_gan.io import keras_files as saving
+from keras_gan.runs import checkpoint
 from keras_gan.models import cyclegan, presets, srgan
 from keras_gan.training import strategies
 
@@ -113,6 +114,12 @@ def test_the_train_command_where_tensorflow_is_not_installed(idx_dir, tmp_path):
     assert "(batch of 32 on 2 replicas)" in trained.stdout
     assert "epoch 2/2" in trained.stdout and (run_dir / "samples" / "epoch_002.png").is_file()
     assert len((run_dir / "epochs.csv").read_text().splitlines()) == 3 and not (run_dir / "tensorboard").exists()
+    # Its generator.keras loads here, on TensorFlow, holding the weights the run's checkpoint holds.
+    state = checkpoint.load(str(run_dir))[0]
+    saved = saving.load_generator_model(str(run_dir / "generator.keras")).get_weights()
+    assert len(saved) == len([k for k in state if k.startswith("generator/")]) > 0
+    for i, weight in enumerate(saved):
+        np.testing.assert_array_equal(weight, state[f"generator/{i}"])
 
 
 @pytest.fixture
