@@ -21,6 +21,7 @@ taken from the image size.
 
 import contextlib
 import math
+import random
 
 import keras
 from keras import layers
@@ -33,6 +34,15 @@ def batch_norm_layer(momentum: float = 0.99):
     so that it normalises with the global batch's statistics, as on one device."""
     return layers.BatchNormalization(momentum=momentum,
                                      synchronized=backend.num_replicas() > 1)
+
+
+def dropout_layer(rate: float):
+    """Keras's Dropout, given the seed that it would draw for itself (from Python's `random`, which
+    keras.utils.set_random_seed seeds): the same masks on TensorFlow and JAX as an unseeded layer's, and
+    on PyTorch masks from the layer's own seed state, which the checkpoint holds, instead of torch's
+    global generator, from which Keras draws an unseeded Dropout's masks there; so a run resumes bit for
+    bit on PyTorch too."""
+    return layers.Dropout(rate, seed=random.randint(1, int(1e9)))
 
 
 def _activation(name: str, alpha: float):
@@ -49,7 +59,7 @@ def _dense_block(n, *, activation, alpha, batch_norm=False, bn_momentum=0.8, dro
         block.append(batch_norm_layer(bn_momentum))
     block.append(_activation(activation, alpha))
     if dropout:
-        block.append(layers.Dropout(dropout))
+        block.append(dropout_layer(dropout))
     return block
 
 
@@ -89,7 +99,7 @@ def build_generator(noise_dim: int = 10, image_shape=(28, 28, 1), *, units=(256,
     y = layers.Dense(branches[1], activation="relu", name="label_branch")(inputs[1])
     x = layers.Concatenate(name="concat_branches")([z, y])
     if dropout:
-        x = layers.Dropout(dropout)(x)
+        x = dropout_layer(dropout)(x)
     for layer in body:
         x = layer(x)
     return keras.Model(inputs, x, name=name)

@@ -78,7 +78,7 @@ shapes = {}
 for path in sys.argv[1:]:
     model = keras.models.load_model(path)
     x = [np.zeros((2, *i.shape[1:]), "float32") for i in model.inputs]
-    shapes[path] = list(np.asarray(model(x if len(x) > 1 else x[0])).shape)
+    shapes[path] = list(keras.ops.convert_to_numpy(model(x if len(x) > 1 else x[0])).shape)
 assert not any(m.startswith("keras_gan") for m in sys.modules)
 print(json.dumps(shapes))
 """

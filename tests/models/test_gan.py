@@ -153,7 +153,7 @@ def _tiny_gan(smoothing=0.9, loss="non_saturating", bias=None):
 
 def logits(model, x):
     """D's logits as float64, from tensors that went through the model (inference mode: no dropout here)."""
-    return np.asarray(model(x, training=False), np.float64)
+    return keras.ops.convert_to_numpy(model(x, training=False)).astype(np.float64)
 
 
 def bce(target, x):
@@ -210,16 +210,16 @@ def test_batchnorm_in_the_frozen_discriminator_runs_in_inference_mode():
                           keras.layers.LeakyReLU(0.2), keras.layers.Dense(1)])
     gan = GAN(g, d)
     bn = d.layers[1]
-    moving = [np.array(bn.moving_mean), np.array(bn.moving_variance)]
+    moving = [keras.ops.convert_to_numpy(bn.moving_mean), keras.ops.convert_to_numpy(bn.moving_variance)]
     gan.generator_step(noise(16, dim=4))
-    np.testing.assert_array_equal(bn.moving_mean, moving[0])
-    np.testing.assert_array_equal(bn.moving_variance, moving[1])
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(bn.moving_mean), moving[0])
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(bn.moving_variance), moving[1])
     # ... and its output in the G step used the moving statistics: the loss equals inference mode's.
     z = noise(16, dim=4, seed=9)
     expected = float(np.mean(np.logaddexp(0, -logits(d, g(z)))))
     assert gan.generator_step(z) == pytest.approx(expected, rel=1e-6)
     gan.discriminator_step(np.zeros((16, 4), np.float32), noise(16, dim=4))
-    assert not np.array_equal(bn.moving_mean, moving[0])  # D's own step updates them
+    assert not np.array_equal(keras.ops.convert_to_numpy(bn.moving_mean), moving[0])  # D's own step updates them
 
 
 def test_fakes_in_training_mode_update_g_batchnorm_statistics_as_an_eager_call_does():
