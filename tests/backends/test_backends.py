@@ -49,6 +49,7 @@ ON_JAX = [
     "tests/models/test_gan.py::test_the_keras_2_order_is_caught_and_the_package_order_trains_d",
     "tests/models/test_gan.py::test_batchnorm_in_the_frozen_discriminator_runs_in_inference_mode",
     "tests/models/test_gan.py::test_fakes_in_training_mode_update_g_batchnorm_statistics_as_an_eager_call_does",
+    "tests/models/test_networks.py::test_dropout_layers_carry_the_seed_keras_would_draw_for_them",
     "tests/models/test_penalties.py",
     *(f"tests/models/test_presets.py::test_each_step_changes_only_its_own_model[{m}]"
       for m in ("vanilla", "wgan_gp", "cgan")),

@@ -76,3 +76,28 @@ def test_dcgan_paper_is_the_papers_network_at_any_power_of_two():
     assert tuple(networks.build_dcgan_paper_generator(100, (32, 32, 1), filters=8).outputs[0].shape[1:]) == (32, 32, 1)
     with pytest.raises(ValueError, match="square ones of side 8, 16, 32, 64"):
         networks.paper_depth((48, 48, 3))
+
+
+def test_dropout_layers_carry_the_seed_keras_would_draw_for_them():
+    """networks.dropout_layer: the seed state an unseeded Dropout starts from, so the same masks on
+    TensorFlow and JAX; on PyTorch, where an unseeded Dropout draws from torch's global generator, masks
+    that follow from the layer's own seed state alone (which checkpoints hold)."""
+    x = np.ones((4, 500), np.float32)
+
+    def masks(layer):
+        return keras.ops.convert_to_numpy(layer(x, training=True)) == 0
+
+    keras.utils.set_random_seed(0)
+    plain = keras.layers.Dropout(0.3)
+    keras.utils.set_random_seed(0)
+    seeded = networks.dropout_layer(0.3)
+    keras.utils.set_random_seed(0)
+    twin = networks.dropout_layer(0.3)
+    state = keras.ops.convert_to_numpy
+    np.testing.assert_array_equal(state(seeded.seed_generator.state), state(plain.seed_generator.state))
+    first = masks(seeded)
+    assert 0.2 < first.mean() < 0.4 and not np.array_equal(first, masks(seeded))  # a new mask on each call
+    keras.utils.set_random_seed(1)  # the global generators move on; the twin's masks follow its own state
+    np.testing.assert_array_equal(masks(twin), first)
+    if keras.backend.backend() != "torch":
+        np.testing.assert_array_equal(masks(plain), first)
