@@ -78,16 +78,20 @@ def model(request, use_classifier):
     return request.param
 
 
-@pytest.fixture
-def reference(model, idx_dir, tmp_path_factory):
-    """(folder, history) of an uninterrupted run of `model`'s test configuration, trained once per run
-    of the suite for the tests that read it."""
+def reference_run(model, idx_dir, tmp_path_factory):
+    """(folder, history) of an uninterrupted run of `model`'s test configuration (with the classifier
+    cache set), trained once per run of the suite for the tests that read it."""
     def make(folder):
         history = loop.fit(config(model, idx_dir, folder / "run"), log=quiet)
         (folder / "history.json").write_text(json.dumps(history))
 
     folder = made_once(tmp_path_factory, f"reference_{model}", make)
     return folder / "run", json.loads((folder / "history.json").read_text())
+
+
+@pytest.fixture
+def reference(model, idx_dir, tmp_path_factory):
+    return reference_run(model, idx_dir, tmp_path_factory)
 
 
 def test_an_epoch_writes_the_run_folder(model, reference, idx_dir, tmp_path):
@@ -229,14 +233,11 @@ def test_settings_they_refuse(kw, message):
 
 @pytest.fixture(scope="module")
 def trained(idx_dir, tmp_path_factory, classifier_cache):
-    def make(folder):
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("KERAS_GAN_CACHE", str(classifier_cache))
-            for model in ("cyclegan", "srresnet"):
-                loop.fit(config(model, idx_dir, folder / model, epochs=1), log=quiet)
-
-    folder = tmp_path_factory.mktemp("image_runs")  # a copy of the runs: the tests write beside them
-    shutil.copytree(made_once(tmp_path_factory, "image_runs", make), folder, dirs_exist_ok=True)
+    folder = tmp_path_factory.mktemp("image_runs")  # copies of the reference runs: the tests write beside them
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KERAS_GAN_CACHE", str(classifier_cache))
+        for model in ("cyclegan", "srresnet"):
+            shutil.copytree(reference_run(model, idx_dir, tmp_path_factory)[0], folder / model)
     images = data.load_arrays("mnist", idx_dir).x_test[:5]
     np.save(folder / "images.npy", images)
     return folder, images
