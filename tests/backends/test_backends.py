@@ -34,7 +34,8 @@ WITHOUT_TF = str(pathlib.Path(__file__).with_name("without_tensorflow.py"))
 # XLA's backend optimizations off: JAX's processes here compile many small programs and run each a few
 # times, and compiling them unoptimized takes about a third less time (the same arithmetic, less tuned
 # machine code). PyTorch on one thread: its small models here take a fifth less CPU so.
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu",
+ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},  # its pytest is no worker
+       "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu",
        "XLA_FLAGS": "--xla_backend_optimization_level=0", "OMP_NUM_THREADS": "1"}
 
 # The package's tests that run again on JAX: which weights each step moves (D's step D alone, G's G
