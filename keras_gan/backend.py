@@ -254,8 +254,7 @@ class DataParallel(OneDevice):
     def scope(self):
         return self.distribution.scope()
 
-    def training(self):
-        return self.distribution.scope()
+    training = scope  # the models are built, and the whole run trains, with the distribution set
 
 
 def jax_devices(cpu_devices: int = 0) -> list:
